@@ -1,0 +1,68 @@
+//! The HTTP API. Each module holds one resource's handlers; `api_router` gathers them with their
+//! OpenAPI descriptions so that the document cannot drift from the routes.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod organisations;
+pub mod tokens;
+pub mod users;
+pub mod views;
+
+use crate::state::AppState;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pavilion API",
+        description = "The JSON API of Pavilion, an open electronic world trade platform. \
+            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `type`, \
+            a `detail` and, where there is one, the offending `field`. Every operation states its \
+            permission; protected operations accept a session cookie or `Authorization: Bearer <token>`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "accounts", description = "Sign-up, sign-in and users"),
+        (name = "tokens", description = "API tokens for machines"),
+        (name = "organisations", description = "Platform, agencies, sellers and business buyers"),
+        (name = "audit", description = "Who changed what, when"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::app::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The routes under `/api/v1` and their OpenAPI document.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::sign_up))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::create_user))
+        .routes(routes!(tokens::create_token, tokens::list_tokens))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(organisations::create_organisation, organisations::list_organisations))
+        .routes(routes!(organisations::get_organisation, organisations::update_organisation))
+        .routes(routes!(audit::list_audit))
+}

@@ -1,0 +1,11 @@
+//! API tests: each starts the real server in-process on a random port against a fresh database,
+//! on SQLite and on PostgreSQL, and talks HTTP to it.
+
+mod helpers;
+
+mod access;
+mod accounts;
+mod bad_input;
+mod operations;
+mod organisations;
+mod tokens;

@@ -1,0 +1,44 @@
+use thiserror::Error;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What can go wrong in the store, in terms the server can map to a response.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    /// A uniqueness rule was broken, e.g. an e-mail address already registered.
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    /// An optimistic-concurrency check failed: the row changed since the caller read it.
+    #[error("{entity} was changed by someone else (now at version {current})")]
+    VersionMismatch { entity: &'static str, current: i64 },
+    #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    /// A row that the schema should have made impossible.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// The database could not take the work now (pool exhausted or shutting down); worth a retry.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+    }
+
+    pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt { table, detail: detail.to_string() }
+    }
+
+    /// Turns a unique-constraint violation into `Conflict { field }`, leaving other errors as they are.
+    pub(crate) fn on_unique(field: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |err| match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
+            _ => StoreError::Database(err),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Pavilion's persistence.
+//!
+//! One code path serves both backends: queries go through sqlx's `Any` driver with portable SQL
+//! (`$1` placeholders work on SQLite too) and portable column types, and each backend has its own
+//! migrations. Invariants that protect money or stock live in the database (constraints,
+//! conditional updates), so they hold across several server processes sharing one PostgreSQL.
+
+pub mod accounts;
+pub mod audit;
+mod backend;
+mod error;
+pub mod sessions;
+pub mod sign_in_limits;
+mod timestamp;
+pub mod tokens;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use backend::{Backend, Store, StoreOptions};
+pub use error::{StoreError, StoreResult};
+pub use timestamp::Timestamp;
