@@ -97,7 +97,10 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
         tracing::info!("demo data already present");
         return Ok(());
     }
-    let ctx = AuditContext { actor_user_id: None, request_id: Some("pavilion-demo".into()) };
+    let ctx = AuditContext {
+        actor_user_id: None,
+        request_id: Some("pavilion-demo".into()),
+    };
     let password = parse(Password::parse(DEMO_PASSWORD.to_owned()))?;
     let hash = pavilion_server::auth::passwords::hash(password).await?;
     for org in ORGANISATIONS {
@@ -108,13 +111,16 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
         });
         for (email, name) in org.members {
             let account = store
-                .create_user(&ctx, &NewUser {
-                    email: parse(Email::parse(email))?,
-                    password_hash: hash.clone(),
-                    display_name: parse(Name::parse(name))?,
-                    role: org.kind.member_role(),
-                    membership: membership.clone(),
-                })
+                .create_user(
+                    &ctx,
+                    &NewUser {
+                        email: parse(Email::parse(email))?,
+                        password_hash: hash.clone(),
+                        display_name: parse(Name::parse(name))?,
+                        role: org.kind.member_role(),
+                        membership: membership.clone(),
+                    },
+                )
                 .await?;
             if let Some(created) = account.organisation {
                 membership = Membership::Existing(created.id);
@@ -123,13 +129,16 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     }
     for (email, name) in CONSUMERS {
         store
-            .create_user(&ctx, &NewUser {
-                email: parse(Email::parse(email))?,
-                password_hash: hash.clone(),
-                display_name: parse(Name::parse(name))?,
-                role: Role::Consumer,
-                membership: Membership::None,
-            })
+            .create_user(
+                &ctx,
+                &NewUser {
+                    email: parse(Email::parse(email))?,
+                    password_hash: hash.clone(),
+                    display_name: parse(Name::parse(name))?,
+                    role: Role::Consumer,
+                    membership: Membership::None,
+                },
+            )
             .await?;
     }
     tracing::info!("demo data seeded");
@@ -142,7 +151,11 @@ pub fn print_welcome(listen: SocketAddr) {
     println!("  Sign in (POST /api/v1/auth/sign-in) with password {DEMO_PASSWORD:?} as:");
     for org in ORGANISATIONS {
         for (email, _) in org.members {
-            println!("    {:<16} {email}  ({})", org.kind.member_role().as_str(), org.name);
+            println!(
+                "    {:<16} {email}  ({})",
+                org.kind.member_role().as_str(),
+                org.name
+            );
         }
     }
     for (email, _) in CONSUMERS {

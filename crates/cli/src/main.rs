@@ -14,7 +14,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "pavilion", version, about = "Pavilion: an open electronic world trade platform")]
+#[command(
+    name = "pavilion",
+    version,
+    about = "Pavilion: an open electronic world trade platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,7 +72,8 @@ struct CreateAdminArgs {
 
 impl ConfigArgs {
     fn load(&self) -> anyhow::Result<Config> {
-        let mut config = Config::load(self.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut config =
+            Config::load(self.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Some(dir) = &self.data_dir {
             config.data_dir = dir.clone();
         }
@@ -88,7 +93,10 @@ impl ServeArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -151,7 +159,9 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(_) => {
             let mut line = String::new();
-            std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
@@ -172,20 +182,28 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
             Membership::Found(NewOrganisation {
                 kind: OrganisationKind::Platform,
                 name: Name::parse("Platform operator").map_err(|e| anyhow::anyhow!("{e}"))?,
-                country: country.parse().map_err(|e| anyhow::anyhow!("--country {e}"))?,
+                country: country
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--country {e}"))?,
             })
         }
     };
     let password_hash = pavilion_server::auth::passwords::hash(password).await?;
     let account = store
-        .create_user(&AuditContext::default(), &NewUser {
-            email,
-            password_hash,
-            display_name: name,
-            role: Role::Admin,
-            membership,
-        })
+        .create_user(
+            &AuditContext::default(),
+            &NewUser {
+                email,
+                password_hash,
+                display_name: name,
+                role: Role::Admin,
+                membership,
+            },
+        )
         .await?;
-    println!("created administrator {} ({})", account.user.email, account.user.id);
+    println!(
+        "created administrator {} ({})",
+        account.user.email, account.user.id
+    );
     Ok(())
 }

@@ -25,8 +25,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] =
-        [Role::Admin, Role::AgencyOfficer, Role::Seller, Role::Buyer, Role::Consumer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::AgencyOfficer,
+        Role::Seller,
+        Role::Buyer,
+        Role::Consumer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,7 +79,10 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownVariant { what: "role", value: s.to_owned() })
+            .ok_or_else(|| UnknownVariant {
+                what: "role",
+                value: s.to_owned(),
+            })
     }
 }
 
@@ -128,7 +136,10 @@ impl FromStr for OrganisationKind {
         OrganisationKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownVariant { what: "organisation kind", value: s.to_owned() })
+            .ok_or_else(|| UnknownVariant {
+                what: "organisation kind",
+                value: s.to_owned(),
+            })
     }
 }
 
@@ -164,7 +175,9 @@ impl<Id: PartialEq + Copy> Actor<Id> {
         }
         self.role == Role::AgencyOfficer
             && org.kind == OrganisationKind::Seller
-            && self.organisation.is_some_and(|own| own.country == org.country)
+            && self
+                .organisation
+                .is_some_and(|own| own.country == org.country)
     }
 
     /// Admins and the organisation's own members change its profile; an agency's oversight of
@@ -183,11 +196,18 @@ mod tests {
     }
 
     fn org(id: u32, kind: OrganisationKind, c: &str) -> OrganisationScope<u32> {
-        OrganisationScope { id, kind, country: country(c) }
+        OrganisationScope {
+            id,
+            kind,
+            country: country(c),
+        }
     }
 
     fn actor(role: Role, org: Option<OrganisationScope<u32>>) -> Actor<u32> {
-        Actor { role, organisation: org }
+        Actor {
+            role,
+            organisation: org,
+        }
     }
 
     #[test]
@@ -222,7 +242,10 @@ mod tests {
 
     #[test]
     fn agency_officers_see_their_own_countrys_sellers_only() {
-        let officer = actor(Role::AgencyOfficer, Some(org(9, OrganisationKind::Agency, "KH")));
+        let officer = actor(
+            Role::AgencyOfficer,
+            Some(org(9, OrganisationKind::Agency, "KH")),
+        );
         assert!(officer.can_read_organisation(&org(1, OrganisationKind::Seller, "KH")));
         assert!(!officer.can_read_organisation(&org(2, OrganisationKind::Seller, "MX")));
         assert!(!officer.can_read_organisation(&org(3, OrganisationKind::BusinessBuyer, "KH")));

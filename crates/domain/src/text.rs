@@ -35,7 +35,10 @@ impl Name {
         }
         let len = trimmed.chars().count();
         if len > Self::MAX_CHARS {
-            return Err(TextError::TooLong { max: Self::MAX_CHARS, len });
+            return Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+                len,
+            });
         }
         if trimmed.chars().any(char::is_control) {
             return Err(TextError::ControlCharacter);
@@ -91,7 +94,10 @@ impl Email {
         }
         let len = value.chars().count();
         if len > Self::MAX_CHARS {
-            return Err(TextError::TooLong { max: Self::MAX_CHARS, len });
+            return Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+                len,
+            });
         }
         let (local, domain) = value.split_once('@').ok_or(TextError::InvalidEmail)?;
         let well_formed = !local.is_empty()
@@ -151,10 +157,15 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, TextError> {
         let len = raw.chars().count();
         if len < Self::MIN_CHARS {
-            return Err(TextError::TooShort { min: Self::MIN_CHARS });
+            return Err(TextError::TooShort {
+                min: Self::MIN_CHARS,
+            });
         }
         if len > Self::MAX_CHARS {
-            return Err(TextError::TooLong { max: Self::MAX_CHARS, len });
+            return Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+                len,
+            });
         }
         Ok(Self(raw))
     }
@@ -184,24 +195,52 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("  Battambang Longan Co. ").unwrap().as_str(), "Battambang Longan Co.");
+        assert_eq!(
+            Name::parse("  Battambang Longan Co. ").unwrap().as_str(),
+            "Battambang Longan Co."
+        );
         assert_eq!(Name::parse("   "), Err(TextError::Empty));
-        assert!(matches!(Name::parse(&"x".repeat(201)), Err(TextError::TooLong { max: 200, len: 201 })));
+        assert!(matches!(
+            Name::parse(&"x".repeat(201)),
+            Err(TextError::TooLong { max: 200, len: 201 })
+        ));
         assert_eq!(Name::parse("a\u{0}b"), Err(TextError::ControlCharacter));
-        assert_eq!(Name::parse(&"拜".repeat(200)).unwrap().as_str().chars().count(), 200);
+        assert_eq!(
+            Name::parse(&"拜".repeat(200))
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            200
+        );
     }
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Sokha@Example.COM ").unwrap().as_str(), "sokha@example.com");
-        for bad in ["", "no-at", "@example.com", "a@b", "a@@b.com", "a b@c.com", "a@.com", "a@com."] {
+        assert_eq!(
+            Email::parse(" Sokha@Example.COM ").unwrap().as_str(),
+            "sokha@example.com"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn passwords_are_bounded_and_redacted() {
-        assert_eq!(Password::parse("short".into()).err(), Some(TextError::TooShort { min: 10 }));
+        assert_eq!(
+            Password::parse("short".into()).err(),
+            Some(TextError::TooShort { min: 10 })
+        );
         let p = Password::parse("correct horse battery".into()).unwrap();
         assert_eq!(format!("{p:?}"), "Password(<redacted>)");
         assert_eq!(p.expose(), "correct horse battery");

@@ -31,11 +31,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Store(#[from] pavilion_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Opens the configured database (creating the data directory for SQLite).
@@ -47,8 +53,10 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
             source,
         })?;
     }
-    let options =
-        StoreOptions { max_connections: config.database_max_connections, ..StoreOptions::default() };
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+        ..StoreOptions::default()
+    };
     Ok(Store::connect(&url, &options).await?)
 }
 
@@ -69,24 +77,37 @@ impl Server {
 
     /// Binds a server on an already migrated store.
     pub async fn with_store(config: Config, store: Store) -> Result<Self, StartError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let state = AppState {
             store,
             config: Arc::new(config),
             metrics: observability::metrics_handle(),
         };
-        Ok(Self { listener, router: router(state.clone()), state })
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.state.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
     /// within the configured grace period.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let grace = Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let sessions = DatabaseSessionStore::new(self.state.store.clone());
         let sweeper = tokio::spawn(async move {
@@ -107,7 +128,8 @@ impl Server {
         };
         let serve = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal);
         let deadline = async move {
@@ -133,7 +155,11 @@ impl Server {
         let task = tokio::spawn(self.run(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         }));
-        RunningServer { addr, stop: stop_tx, task }
+        RunningServer {
+            addr,
+            stop: stop_tx,
+            task,
+        }
     }
 }
 
@@ -146,7 +172,9 @@ pub struct RunningServer {
 impl RunningServer {
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 }
 
@@ -177,7 +205,9 @@ fn router(state: AppState) -> Router {
         .with_secure(config.secure_cookies)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_idle_days)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            config.session_idle_days,
+        )));
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -206,7 +236,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ProblemKind::MethodNotAllowed, "this endpoint does not take that method")
+    ApiError::new(
+        ProblemKind::MethodNotAllowed,
+        "this endpoint does not take that method",
+    )
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

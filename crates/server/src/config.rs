@@ -65,7 +65,11 @@ impl Default for Config {
 
 impl Default for SignInLimits {
     fn default() -> Self {
-        Self { max_failures_per_email: 5, max_failures_per_client: 30, window_minutes: 15 }
+        Self {
+            max_failures_per_email: 5,
+            max_failures_per_client: 30,
+            window_minutes: 15,
+        }
     }
 }
 
@@ -83,8 +87,16 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
-            .merge(Env::prefixed("PAVILION_").split("__").filter(|key| is_config_key(key.as_str())));
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(
+                Env::prefixed("PAVILION_")
+                    .split("__")
+                    .filter(|key| is_config_key(key.as_str())),
+            );
         figment.extract().map_err(Box::new)
     }
 
@@ -112,6 +124,7 @@ fn is_config_key(key: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return its (large) error type
 mod tests {
     use super::*;
 
@@ -125,7 +138,10 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("p.toml", "listen = \"0.0.0.0:9000\"\n[sign_in]\nwindow_minutes = 5\n")?;
+            jail.create_file(
+                "p.toml",
+                "listen = \"0.0.0.0:9000\"\n[sign_in]\nwindow_minutes = 5\n",
+            )?;
             jail.set_env("PAVILION_LISTEN", "127.0.0.1:9100");
             jail.set_env("DATABASE_URL", "postgres://u@h/db");
             jail.set_env("PAVILION_TEST_PG_URL", "not configuration");

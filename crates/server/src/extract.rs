@@ -15,13 +15,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
-            let field = err.path().to_string();
-            let detail = err.into_inner().to_string();
-            let mut e = ApiError::new(ProblemKind::InvalidField, format!("query parameter: {detail}"));
-            e.field = (field != ".").then_some(field);
-            e
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let field = err.path().to_string();
+                let detail = err.into_inner().to_string();
+                let mut e = ApiError::new(
+                    ProblemKind::InvalidField,
+                    format!("query parameter: {detail}"),
+                );
+                e.field = (field != ".").then_some(field);
+                e
+            })
     }
 }
 
@@ -42,7 +47,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
                 let field = match e.kind() {
                     axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
                     | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key }
-                    | axum::extract::path::ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    | axum::extract::path::ErrorKind::DeserializeError { key, .. } => {
+                        Some(key.clone())
+                    }
                     _ => None,
                 };
                 let mut err = ApiError::new(ProblemKind::InvalidField, e.body_text());

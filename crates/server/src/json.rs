@@ -27,7 +27,9 @@ where
             )
             .with_field("Content-Type"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         parse(&bytes).map(ApiJson)
     }
 }
@@ -39,14 +41,18 @@ fn is_json(req: &Request) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ProblemKind::PayloadTooLarge, "the request body exceeds the size limit")
+        ApiError::new(
+            ProblemKind::PayloadTooLarge,
+            "the request body exceeds the size limit",
+        )
     } else {
         ApiError::new(ProblemKind::MalformedJson, rejection.body_text())
     }
@@ -74,7 +80,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })?;
-    de.end().map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("invalid JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("invalid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -118,7 +125,10 @@ mod tests {
         assert_eq!(e.kind, ProblemKind::MalformedJson);
 
         let e = parse::<Body>(br#"{"name": "x", "inner": {"count": "many"}}"#).unwrap_err();
-        assert_eq!((e.kind, e.field.as_deref()), (ProblemKind::InvalidField, Some("inner.count")));
+        assert_eq!(
+            (e.kind, e.field.as_deref()),
+            (ProblemKind::InvalidField, Some("inner.count"))
+        );
 
         let e = parse::<Body>(br#"{"name": "x", "inner": {"count": 1}, "extra": 1}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("extra"));

@@ -14,7 +14,10 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(50),
         Some(n @ 1..=MAX_LIMIT) => Ok(n),
-        Some(n) => Err(ApiError::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}, not {n}"))),
+        Some(n) => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be 1 to {MAX_LIMIT}, not {n}"),
+        )),
     }
 }
 
@@ -27,10 +30,18 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only says more exist.
-    pub fn from_rows<R>(mut rows: Vec<R>, limit: u32, id: impl Fn(&R) -> Uuid, view: impl Fn(R) -> T) -> Self {
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: u32,
+        id: impl Fn(&R) -> Uuid,
+        view: impl Fn(R) -> T,
+    ) -> Self {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = if more { rows.last().map(&id) } else { None };
-        Page { items: rows.into_iter().map(view).collect(), next_cursor }
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
     }
 }

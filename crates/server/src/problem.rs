@@ -111,7 +111,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), field: None, retry_after: None }
+        Self {
+            kind,
+            detail: detail.into(),
+            field: None,
+            retry_after: None,
+        }
     }
 
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -137,7 +142,10 @@ impl ApiError {
 
     pub fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(ProblemKind::Internal, "Something went wrong on our side; it has been logged.")
+        Self::new(
+            ProblemKind::Internal,
+            "Something went wrong on our side; it has been logged.",
+        )
     }
 
     pub fn problem(&self) -> Problem {
@@ -156,7 +164,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.kind.status(), body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

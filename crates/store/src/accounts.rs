@@ -2,9 +2,9 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::{Store, StoreError, StoreResult, Timestamp};
+use pavilion_domain::Country;
 use pavilion_domain::accounts::{OrganisationKind, OrganisationScope, Role};
 use pavilion_domain::text::{Email, Name};
-use pavilion_domain::Country;
 use serde::Serialize;
 use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
@@ -23,7 +23,11 @@ pub struct Organisation {
 
 impl Organisation {
     pub fn scope(&self) -> OrganisationScope<Uuid> {
-        OrganisationScope { id: self.id, kind: self.kind, country: self.country }
+        OrganisationScope {
+            id: self.id,
+            kind: self.kind,
+            country: self.country,
+        }
     }
 }
 
@@ -130,7 +134,11 @@ impl TryFrom<UserRow> for User {
             email: Email::parse(&r.email).map_err(|e| bad(&e))?,
             display_name: Name::parse(&r.display_name).map_err(|e| bad(&e))?,
             role: r.role.parse().map_err(|e| bad(&e))?,
-            organisation_id: r.organisation_id.map(|s| s.parse()).transpose().map_err(|e| bad(&e))?,
+            organisation_id: r
+                .organisation_id
+                .map(|s| s.parse())
+                .transpose()
+                .map_err(|e| bad(&e))?,
             created_at: Timestamp::from_stored(&r.created_at).map_err(|e| bad(&e))?,
         })
     }
@@ -164,13 +172,17 @@ async fn insert_organisation(
     .bind(now.to_stored())
     .execute(&mut **tx)
     .await?;
-    audit::record(tx, ctx, Change {
-        action: "organisation.create",
-        entity_type: "organisation",
-        entity_id: org.id.to_string(),
-        before: None,
-        after: Some(&org),
-    })
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "organisation.create",
+            entity_type: "organisation",
+            entity_id: org.id.to_string(),
+            before: None,
+            after: Some(&org),
+        },
+    )
     .await?;
     Ok(org)
 }
@@ -184,7 +196,10 @@ async fn organisation_in(
         .bind(id.to_string())
         .fetch_optional(&mut **tx)
         .await?;
-    row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()
+    row.ok_or(StoreError::NotFound {
+        entity: "organisation",
+    })?
+    .try_into()
 }
 
 impl Store {
@@ -205,7 +220,10 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()
+        row.ok_or(StoreError::NotFound {
+            entity: "organisation",
+        })?
+        .try_into()
     }
 
     /// Organisations in creation order, optionally of one kind and one country.
@@ -243,7 +261,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let before = organisation_in(&mut tx, id).await?;
         if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-            tracing::debug!(expected, current = before.version, "stale organisation update");
+            tracing::debug!(
+                expected,
+                current = before.version,
+                "stale organisation update"
+            );
             return Err(StoreError::VersionMismatch {
                 entity: "organisation",
                 current: before.version,
@@ -275,13 +297,17 @@ impl Store {
                 current: before.version + 1,
             });
         }
-        audit::record(&mut tx, ctx, Change {
-            action: "organisation.update",
-            entity_type: "organisation",
-            entity_id: id.to_string(),
-            before: Some(&before),
-            after: Some(&after),
-        })
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "organisation.update",
+                entity_type: "organisation",
+                entity_id: id.to_string(),
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(after)
@@ -317,14 +343,21 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::on_unique("email"))?;
-        let ctx = AuditContext { actor_user_id: ctx.actor_user_id.or(Some(user.id)), ..ctx.clone() };
-        audit::record(&mut tx, &ctx, Change {
-            action: "user.create",
-            entity_type: "user",
-            entity_id: user.id.to_string(),
-            before: None,
-            after: Some(&user),
-        })
+        let ctx = AuditContext {
+            actor_user_id: ctx.actor_user_id.or(Some(user.id)),
+            ..ctx.clone()
+        };
+        audit::record(
+            &mut tx,
+            &ctx,
+            Change {
+                action: "user.create",
+                entity_type: "user",
+                entity_id: user.id.to_string(),
+                before: None,
+                after: Some(&user),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(Account { user, organisation })
@@ -336,7 +369,9 @@ impl Store {
             .bind(user_id.to_string())
             .fetch_optional(self.pool())
             .await?;
-        let user: User = row.ok_or(StoreError::NotFound { entity: "user" })?.try_into()?;
+        let user: User = row
+            .ok_or(StoreError::NotFound { entity: "user" })?
+            .try_into()?;
         self.with_organisation(user).await
     }
 
@@ -361,6 +396,7 @@ impl Store {
             .bind(email.as_str().to_owned())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.user.try_into()?, r.password_hash))).transpose()
+        row.map(|r| Ok((r.user.try_into()?, r.password_hash)))
+            .transpose()
     }
 }

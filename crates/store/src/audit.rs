@@ -55,7 +55,9 @@ pub async fn record(
     change: Change<'_>,
 ) -> StoreResult<()> {
     let to_json = |v: Option<&(dyn erased::Json + Sync)>| {
-        v.map(|v| v.to_json()).transpose().map_err(|e| StoreError::corrupt("audit_log", e))
+        v.map(|v| v.to_json())
+            .transpose()
+            .map_err(|e| StoreError::corrupt("audit_log", e))
     };
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_user_id, action, entity_type, entity_id, \
@@ -93,12 +95,18 @@ impl TryFrom<AuditRow> for AuditEntry {
     fn try_from(r: AuditRow) -> StoreResult<Self> {
         let bad = |e: &dyn std::fmt::Display| StoreError::corrupt("audit_log", e);
         let json = |s: Option<String>| {
-            s.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| bad(&e))
+            s.map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| bad(&e))
         };
         Ok(AuditEntry {
             id: r.id.parse().map_err(|e| bad(&e))?,
             at: Timestamp::from_stored(&r.at).map_err(|e| bad(&e))?,
-            actor_user_id: r.actor_user_id.map(|s| s.parse()).transpose().map_err(|e| bad(&e))?,
+            actor_user_id: r
+                .actor_user_id
+                .map(|s| s.parse())
+                .transpose()
+                .map_err(|e| bad(&e))?,
             action: r.action,
             entity_type: r.entity_type,
             entity_id: r.entity_id,

@@ -27,11 +27,17 @@ pub enum StoreError {
 impl StoreError {
     /// The database could not take the work now (pool exhausted or shutting down); worth a retry.
     pub fn is_busy(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        )
     }
 
     pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> Self {
-        StoreError::Corrupt { table, detail: detail.to_string() }
+        StoreError::Corrupt {
+            table,
+            detail: detail.to_string(),
+        }
     }
 
     /// Turns a unique-constraint violation into `Conflict { field }`, leaving other errors as they are.

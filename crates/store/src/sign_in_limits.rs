@@ -31,7 +31,10 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(RecentFailures { for_email: clamp(for_email), from_client: clamp(from_client) })
+        Ok(RecentFailures {
+            for_email: clamp(for_email),
+            from_client: clamp(from_client),
+        })
     }
 
     /// Records a failure and forgets those older than `window`, which keeps the table small.

@@ -23,7 +23,11 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}/pavilion.db", dir.path().display());
-                Self { url, backend, _dir: Some(dir) }
+                Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
                 let admin_url = std::env::var(PG_URL_VAR).unwrap_or_else(|_| {
@@ -31,21 +35,31 @@ impl TestDatabase {
                 });
                 sqlx::any::install_default_drivers();
                 let name = format!("pavilion_test_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+                let mut admin = sqlx::AnyConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
                 admin
                     .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-                Self { url: format!("{base}/{name}"), backend, _dir: None }
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                Self {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    _dir: None,
+                }
             }
         }
     }
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, &StoreOptions::default()).await.expect("connect");
+        let store = Store::connect(&self.url, &StoreOptions::default())
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         store
     }
@@ -65,7 +79,10 @@ pub struct StoreFixture {
 impl Fixture for StoreFixture {
     async fn start(backend: Backend) -> Self {
         let db = TestDatabase::create(backend).await;
-        Self { store: db.store().await, db }
+        Self {
+            store: db.store().await,
+            db,
+        }
     }
 }
 

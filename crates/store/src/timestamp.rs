@@ -7,9 +7,8 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-const STORED: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const STORED: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// A UTC instant with microsecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,7 +40,9 @@ impl Timestamp {
 
     pub(crate) fn to_stored(self) -> String {
         // The format has no fallible parts for a UTC instant within year 0..=9999.
-        self.0.format(STORED).unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+        self.0
+            .format(STORED)
+            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
     }
 
     pub(crate) fn from_stored(text: &str) -> Result<Self, time::error::Parse> {

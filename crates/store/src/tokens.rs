@@ -1,13 +1,12 @@
 //! Bearer API tokens. Only a hash of each token is stored: a database leak reveals no token.
 
-use crate::audit::{self, AuditContext, Change};
 use crate::accounts::Account;
+use crate::audit::{self, AuditContext, Change};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use serde::Serialize;
 use sqlx::FromRow;
 use time::Duration;
 use uuid::Uuid;
-
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
@@ -55,7 +54,9 @@ impl TryFrom<TokenRow> for ApiToken {
     fn try_from(r: TokenRow) -> StoreResult<Self> {
         let bad = |e: &dyn std::fmt::Display| StoreError::corrupt("api_tokens", e);
         let ts = |s: Option<String>| {
-            s.map(|s| Timestamp::from_stored(&s)).transpose().map_err(|e| bad(&e))
+            s.map(|s| Timestamp::from_stored(&s))
+                .transpose()
+                .map_err(|e| bad(&e))
         };
         Ok(ApiToken {
             id: r.id.parse().map_err(|e| bad(&e))?,
@@ -101,13 +102,17 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::on_unique("token"))?;
-        audit::record(&mut tx, ctx, Change {
-            action: "api_token.create",
-            entity_type: "api_token",
-            entity_id: token.id.to_string(),
-            before: None,
-            after: Some(&token),
-        })
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "api_token.create",
+                entity_type: "api_token",
+                entity_id: token.id.to_string(),
+                before: None,
+                after: Some(&token),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(token)
@@ -139,30 +144,44 @@ impl Store {
             .bind(user_id.to_string())
             .fetch_optional(&mut *tx)
             .await?;
-        let before: ApiToken = row.ok_or(StoreError::NotFound { entity: "api token" })?.try_into()?;
+        let before: ApiToken = row
+            .ok_or(StoreError::NotFound {
+                entity: "api token",
+            })?
+            .try_into()?;
         if before.revoked_at.is_some() {
             return Ok(before);
         }
-        let after = ApiToken { revoked_at: Some(Timestamp::now()), ..before.clone() };
+        let after = ApiToken {
+            revoked_at: Some(Timestamp::now()),
+            ..before.clone()
+        };
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(after.revoked_at.map(Timestamp::to_stored))
             .bind(token_id.to_string())
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, ctx, Change {
-            action: "api_token.revoke",
-            entity_type: "api_token",
-            entity_id: token_id.to_string(),
-            before: Some(&before),
-            after: Some(&after),
-        })
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "api_token.revoke",
+                entity_type: "api_token",
+                entity_id: token_id.to_string(),
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(after)
     }
 
     /// The account behind a live (unrevoked, unexpired) token with this hash.
-    pub async fn account_for_token(&self, token_hash: &str) -> StoreResult<Option<(Uuid, Account)>> {
+    pub async fn account_for_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Uuid, Account)>> {
         let now = Timestamp::now();
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, user_id, last_used_at FROM api_tokens \
@@ -172,8 +191,13 @@ impl Store {
         .bind(now.to_stored())
         .fetch_optional(self.pool())
         .await?;
-        let Some((token_id, user_id, last_used)) = row else { return Ok(None) };
-        let cutoff = now.checked_sub(LAST_USED_GRANULARITY).unwrap_or(now).to_stored();
+        let Some((token_id, user_id, last_used)) = row else {
+            return Ok(None);
+        };
+        let cutoff = now
+            .checked_sub(LAST_USED_GRANULARITY)
+            .unwrap_or(now)
+            .to_stored();
         if last_used.is_none_or(|t| t < cutoff) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now.to_stored())

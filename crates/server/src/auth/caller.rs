@@ -63,13 +63,19 @@ impl<P: Permission> Caller<P> {
     }
 
     pub fn audit(&self) -> AuditContext {
-        AuditContext { actor_user_id: Some(self.user_id()), request_id: self.request_id.clone() }
+        AuditContext {
+            actor_user_id: Some(self.user_id()),
+            request_id: self.request_id.clone(),
+        }
     }
 }
 
 /// The id the request-id layer gave this request, for the audit log.
 pub fn request_id_of(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 impl<P: Permission> FromRequestParts<AppState> for Caller<P> {
@@ -85,8 +91,10 @@ impl<P: Permission> FromRequestParts<AppState> for Caller<P> {
                     .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                     .map(|(_, token)| token.trim())
                     .ok_or_else(|| {
-                        ApiError::unauthenticated("the Authorization header must be `Bearer <token>`")
-                            .with_field("Authorization")
+                        ApiError::unauthenticated(
+                            "the Authorization header must be `Bearer <token>`",
+                        )
+                        .with_field("Authorization")
                     })?;
                 let hash = super::tokens::hash(secret);
                 let (token_id, account) =
@@ -100,15 +108,21 @@ impl<P: Permission> FromRequestParts<AppState> for Caller<P> {
                 let session = Session::from_request_parts(parts, state)
                     .await
                     .map_err(|(_, msg)| ApiError::internal(&msg))?;
-                let user_id: Option<Uuid> =
-                    session.get(SESSION_USER_KEY).await.map_err(|e| ApiError::internal(&e))?;
+                let user_id: Option<Uuid> = session
+                    .get(SESSION_USER_KEY)
+                    .await
+                    .map_err(|e| ApiError::internal(&e))?;
                 let user_id = user_id.ok_or_else(|| {
-                    ApiError::unauthenticated("sign in, or send an API token as `Authorization: Bearer …`")
+                    ApiError::unauthenticated(
+                        "sign in, or send an API token as `Authorization: Bearer …`",
+                    )
                 })?;
                 let account = match state.store.account(user_id).await {
                     Ok(account) => account,
                     Err(pavilion_store::StoreError::NotFound { .. }) => {
-                        return Err(ApiError::unauthenticated("the session's user no longer exists"));
+                        return Err(ApiError::unauthenticated(
+                            "the session's user no longer exists",
+                        ));
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -122,6 +136,11 @@ impl<P: Permission> FromRequestParts<AppState> for Caller<P> {
                 account.user.role
             )));
         }
-        Ok(Caller { account, token_id, request_id: request_id_of(&parts.headers), _permission: PhantomData })
+        Ok(Caller {
+            account,
+            token_id,
+            request_id: request_id_of(&parts.headers),
+            _permission: PhantomData,
+        })
     }
 }

@@ -9,8 +9,12 @@ use std::sync::LazyLock;
 
 /// Verified against when the e-mail is unknown, so that a sign-in takes as long whether or not
 /// the account exists.
-static DUMMY_HASH: LazyLock<Option<String>> =
-    LazyLock::new(|| Argon2::default().hash_password(b"no such account").ok().map(|h| h.to_string()));
+static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
+    Argon2::default()
+        .hash_password(b"no such account")
+        .ok()
+        .map(|h| h.to_string())
+});
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -37,8 +41,12 @@ pub async fn verify(password: Password, stored: Option<String>) -> bool {
                 None => return false,
             },
         };
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        let ok = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let ok = Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
         ok && known
     })
     .await

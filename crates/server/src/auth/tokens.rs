@@ -19,7 +19,11 @@ pub fn issue() -> Result<IssuedToken, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    Ok(IssuedToken { hash: hash(&secret), prefix: secret[..SHOWN_CHARS].to_owned(), secret })
+    Ok(IssuedToken {
+        hash: hash(&secret),
+        prefix: secret[..SHOWN_CHARS].to_owned(),
+        secret,
+    })
 }
 
 pub fn hash(secret: &str) -> String {

@@ -45,5 +45,10 @@ pub async fn list_audit(
         actor_user_id: q.actor_user_id,
     };
     let rows = state.store.list_audit(&filter, q.cursor, limit + 1).await?;
-    Ok(axum::Json(Page::from_rows(rows, limit, |e| e.id, Into::into)))
+    Ok(axum::Json(Page::from_rows(
+        rows,
+        limit,
+        |e| e.id,
+        Into::into,
+    )))
 }

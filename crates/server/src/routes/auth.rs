@@ -66,21 +66,32 @@ fn membership_for_sign_up(
     }
     match (role.organisation_kind(), organisation) {
         (None, None) => Ok(Membership::None),
-        (None, Some(_)) => Err(ApiError::invalid("organisation", "consumers sign up without an organisation")),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "organisation",
+            "consumers sign up without an organisation",
+        )),
         (Some(_), None) => Err(ApiError::invalid(
             "organisation",
             format!("a {role} signs up with the organisation they act for (name and country)"),
         )),
-        (Some(kind), Some(org)) => {
-            Ok(Membership::Found(NewOrganisation { kind, name: org.name, country: org.country }))
-        }
+        (Some(kind), Some(org)) => Ok(Membership::Found(NewOrganisation {
+            kind,
+            name: org.name,
+            country: org.country,
+        })),
     }
 }
 
 async fn start_session(session: &Session, user_id: uuid::Uuid) -> ApiResult<()> {
     // A new id on every sign-in defeats session fixation.
-    session.cycle_id().await.map_err(|e| ApiError::internal(&e))?;
-    session.insert(SESSION_USER_KEY, user_id).await.map_err(|e| ApiError::internal(&e))
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    session
+        .insert(SESSION_USER_KEY, user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))
 }
 
 /// Create an account (and, for sellers and buyers, their organisation), and sign in.
@@ -98,17 +109,25 @@ pub async fn sign_up(
     ApiJson(req): ApiJson<SignUpRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<AccountView>)> {
     let membership = membership_for_sign_up(req.role, req.organisation)?;
-    let password_hash = passwords::hash(req.password).await.map_err(|e| ApiError::internal(&e))?;
-    let ctx = AuditContext { actor_user_id: None, request_id: crate::auth::request_id_of(&headers) };
+    let password_hash = passwords::hash(req.password)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let ctx = AuditContext {
+        actor_user_id: None,
+        request_id: crate::auth::request_id_of(&headers),
+    };
     let account = state
         .store
-        .create_user(&ctx, &NewUser {
-            email: req.email,
-            password_hash,
-            display_name: req.display_name,
-            role: req.role,
-            membership,
-        })
+        .create_user(
+            &ctx,
+            &NewUser {
+                email: req.email,
+                password_hash,
+                display_name: req.display_name,
+                role: req.role,
+                membership,
+            },
+        )
         .await?;
     start_session(&session, account.user.id).await?;
     Ok((StatusCode::CREATED, axum::Json(account.into())))
@@ -132,7 +151,10 @@ pub async fn sign_in(
     let limits = &state.config.sign_in;
     let window = Duration::minutes(limits.window_minutes);
     let client_ip = client.ip().to_string();
-    let recent = state.store.recent_sign_in_failures(&req.email, &client_ip, window).await?;
+    let recent = state
+        .store
+        .recent_sign_in_failures(&req.email, &client_ip, window)
+        .await?;
     if recent.for_email >= limits.max_failures_per_email
         || recent.from_client >= limits.max_failures_per_client
     {
@@ -153,8 +175,13 @@ pub async fn sign_in(
     };
     let verified = passwords::verify(req.password, hash).await;
     let Some(user) = user.filter(|_| verified) else {
-        state.store.record_sign_in_failure(&req.email, &client_ip, window).await?;
-        return Err(ApiError::unauthenticated("wrong e-mail address or password"));
+        state
+            .store
+            .record_sign_in_failure(&req.email, &client_ip, window)
+            .await?;
+        return Err(ApiError::unauthenticated(
+            "wrong e-mail address or password",
+        ));
     };
     state.store.clear_sign_in_failures(&req.email).await?;
     start_session(&session, user.id).await?;

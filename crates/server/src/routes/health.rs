@@ -35,5 +35,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
     description = "Permission: public (restrict at the proxy if needed).",
     responses((status = 200, description = "Prometheus text format", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

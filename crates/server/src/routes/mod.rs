@@ -62,7 +62,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::create_user))
         .routes(routes!(tokens::create_token, tokens::list_tokens))
         .routes(routes!(tokens::revoke_token))
-        .routes(routes!(organisations::create_organisation, organisations::list_organisations))
-        .routes(routes!(organisations::get_organisation, organisations::update_organisation))
+        .routes(routes!(
+            organisations::create_organisation,
+            organisations::list_organisations
+        ))
+        .routes(routes!(
+            organisations::get_organisation,
+            organisations::update_organisation
+        ))
         .routes(routes!(audit::list_audit))
 }

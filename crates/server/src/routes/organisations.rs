@@ -65,7 +65,9 @@ fn with_etag(status: StatusCode, org: Organisation) -> Response {
 
 /// The version an `If-Match` header demands; `None` when absent or `*`.
 fn expected_version(headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or("").trim();
     if text == "*" {
         return Ok(None);
@@ -74,7 +76,12 @@ fn expected_version(headers: &HeaderMap) -> ApiResult<Option<i64>> {
         .trim_matches('"')
         .parse()
         .map(Some)
-        .map_err(|_| ApiError::invalid("If-Match", "If-Match must be an ETag this API sent, e.g. \"3\""))
+        .map_err(|_| {
+            ApiError::invalid(
+                "If-Match",
+                "If-Match must be an ETag this API sent, e.g. \"3\"",
+            )
+        })
 }
 
 /// Create an organisation (an agency, say, before adding its officers).
@@ -92,11 +99,14 @@ pub async fn create_organisation(
 ) -> ApiResult<Response> {
     let org = state
         .store
-        .create_organisation(&admin.audit(), &NewOrganisation {
-            kind: req.kind,
-            name: req.name,
-            country: req.country,
-        })
+        .create_organisation(
+            &admin.audit(),
+            &NewOrganisation {
+                kind: req.kind,
+                name: req.name,
+                country: req.country,
+            },
+        )
         .await?;
     Ok(with_etag(StatusCode::CREATED, org))
 }
@@ -134,8 +144,16 @@ pub async fn list_organisations(
             )));
         }
     };
-    let rows = state.store.list_organisations(kind, country, q.cursor, limit + 1).await?;
-    Ok(axum::Json(Page::from_rows(rows, limit, |o| o.id, Into::into)))
+    let rows = state
+        .store
+        .list_organisations(kind, country, q.cursor, limit + 1)
+        .await?;
+    Ok(axum::Json(Page::from_rows(
+        rows,
+        limit,
+        |o| o.id,
+        Into::into,
+    )))
 }
 
 async fn readable(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Organisation> {
@@ -159,7 +177,10 @@ pub async fn get_organisation(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(with_etag(StatusCode::OK, readable(&state, &caller, id).await?))
+    Ok(with_etag(
+        StatusCode::OK,
+        readable(&state, &caller, id).await?,
+    ))
 }
 
 /// Change an organisation's profile. Send `If-Match` with the ETag you read to refuse the change
@@ -184,13 +205,23 @@ pub async fn update_organisation(
     let org = readable(&state, &caller, id).await?;
     let actor = caller.actor();
     if !actor.can_update_organisation(&org.scope()) {
-        return Err(ApiError::forbidden("only the organisation's members or an administrator may change it"));
+        return Err(ApiError::forbidden(
+            "only the organisation's members or an administrator may change it",
+        ));
     }
     if req.country.is_some_and(|c| c != org.country) && !actor.is_admin() {
-        return Err(ApiError::forbidden("only an administrator may change an organisation's country")
-            .with_field("country"));
+        return Err(ApiError::forbidden(
+            "only an administrator may change an organisation's country",
+        )
+        .with_field("country"));
     }
-    let changes = OrganisationChanges { name: req.name, country: req.country };
-    let updated = state.store.update_organisation(&caller.audit(), id, expected, &changes).await?;
+    let changes = OrganisationChanges {
+        name: req.name,
+        country: req.country,
+    };
+    let updated = state
+        .store
+        .update_organisation(&caller.audit(), id, expected, &changes)
+        .await?;
     Ok(with_etag(StatusCode::OK, updated))
 }

@@ -59,15 +59,24 @@ pub async fn create_token(
     let issued = tokens::issue().map_err(|e| ApiError::internal(&e))?;
     let token = state
         .store
-        .create_api_token(&caller.audit(), &NewApiToken {
-            user_id: caller.user_id(),
-            name: req.name.into(),
-            token_hash: issued.hash,
-            prefix: issued.prefix,
-            expires_at,
-        })
+        .create_api_token(
+            &caller.audit(),
+            &NewApiToken {
+                user_id: caller.user_id(),
+                name: req.name.into(),
+                token_hash: issued.hash,
+                prefix: issued.prefix,
+                expires_at,
+            },
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: issued.secret, details: token.into() })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: issued.secret,
+            details: token.into(),
+        }),
+    ))
 }
 
 /// The caller's tokens, newest first, including revoked and expired ones.
@@ -94,6 +103,9 @@ pub async fn revoke_token(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state.store.revoke_api_token(&caller.audit(), caller.user_id(), id).await?;
+    state
+        .store
+        .revoke_api_token(&caller.audit(), caller.user_id(), id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -46,7 +46,10 @@ pub async fn create_user(
     let membership = match (req.role.organisation_kind(), req.organisation_id) {
         (None, None) => Membership::None,
         (None, Some(_)) => {
-            return Err(ApiError::invalid("organisation_id", "consumers belong to no organisation"));
+            return Err(ApiError::invalid(
+                "organisation_id",
+                "consumers belong to no organisation",
+            ));
         }
         (Some(kind), None) => {
             return Err(ApiError::invalid(
@@ -55,28 +58,38 @@ pub async fn create_user(
             ));
         }
         (Some(kind), Some(id)) => {
-            let org = state.store.organisation(id).await.map_err(|e| {
-                ApiError::from(e).with_field("organisation_id")
-            })?;
+            let org = state
+                .store
+                .organisation(id)
+                .await
+                .map_err(|e| ApiError::from(e).with_field("organisation_id"))?;
             if org.kind != kind {
                 return Err(ApiError::invalid(
                     "organisation_id",
-                    format!("a {} belongs to an organisation of kind {kind}, not {}", req.role, org.kind),
+                    format!(
+                        "a {} belongs to an organisation of kind {kind}, not {}",
+                        req.role, org.kind
+                    ),
                 ));
             }
             Membership::Existing(id)
         }
     };
-    let password_hash = passwords::hash(req.password).await.map_err(|e| ApiError::internal(&e))?;
+    let password_hash = passwords::hash(req.password)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let account = state
         .store
-        .create_user(&admin.audit(), &NewUser {
-            email: req.email,
-            password_hash,
-            display_name: req.display_name,
-            role: req.role,
-            membership,
-        })
+        .create_user(
+            &admin.audit(),
+            &NewUser {
+                email: req.email,
+                password_hash,
+                display_name: req.display_name,
+                role: req.role,
+                membership,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(account.into())))
 }

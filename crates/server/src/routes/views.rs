@@ -76,7 +76,10 @@ pub struct AccountView {
 
 impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
-        Self { user: a.user.into(), organisation: a.organisation.map(Into::into) }
+        Self {
+            user: a.user.into(),
+            organisation: a.organisation.map(Into::into),
+        }
     }
 }
 

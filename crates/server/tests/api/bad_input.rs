@@ -11,7 +11,12 @@ fn sign_up_body() -> serde_json::Value {
 }
 
 async fn post_sign_up(app: &TestApp, body: serde_json::Value) -> reqwest::Response {
-    browser().post(app.url("/auth/sign-up")).json(&body).send().await.unwrap()
+    browser()
+        .post(app.url("/auth/sign-up"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 on_both_backends! {

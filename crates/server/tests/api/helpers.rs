@@ -58,8 +58,16 @@ impl Fixture for TestApp {
             max_body_bytes: 16 * 1024,
             ..Config::default()
         };
-        let server = Server::with_store(config, store.clone()).await.expect("server").spawn();
-        Self { base: format!("http://{}", server.addr), store, _server: server, _db: db }
+        let server = Server::with_store(config, store.clone())
+            .await
+            .expect("server")
+            .spawn();
+        Self {
+            base: format!("http://{}", server.addr),
+            store,
+            _server: server,
+            _db: db,
+        }
     }
 }
 
@@ -70,8 +78,11 @@ pub fn browser() -> Client {
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with('/') && !path.starts_with("/api") && !path.starts_with("/healthz")
-            && !path.starts_with("/readyz") && !path.starts_with("/metrics")
+        if path.starts_with('/')
+            && !path.starts_with("/api")
+            && !path.starts_with("/healthz")
+            && !path.starts_with("/readyz")
+            && !path.starts_with("/metrics")
         {
             format!("{}/api/v1{path}", self.base)
         } else {
@@ -97,7 +108,12 @@ impl TestApp {
 
     pub async fn sign_up(&self, body: Value) -> (Client, Value) {
         let client = browser();
-        let res = client.post(self.url("/auth/sign-up")).json(&body).send().await.unwrap();
+        let res = client
+            .post(self.url("/auth/sign-up"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED, "sign-up failed");
         let account = res.json().await.unwrap();
         (client, account)
@@ -105,36 +121,48 @@ impl TestApp {
 
     /// An administrator created directly in the store (nobody can sign up as one), signed in.
     pub async fn admin(&self) -> Client {
-        self.staff(Role::Admin, "admin@platform.test", NewOrganisation {
-            kind: pavilion_domain::accounts::OrganisationKind::Platform,
-            name: Name::parse("Platform").unwrap(),
-            country: "SG".parse().unwrap(),
-        })
+        self.staff(
+            Role::Admin,
+            "admin@platform.test",
+            NewOrganisation {
+                kind: pavilion_domain::accounts::OrganisationKind::Platform,
+                name: Name::parse("Platform").unwrap(),
+                country: "SG".parse().unwrap(),
+            },
+        )
         .await
     }
 
     /// An agency officer of a new agency in `country`, signed in.
     pub async fn officer(&self, email: &str, country: &str) -> Client {
-        self.staff(Role::AgencyOfficer, email, NewOrganisation {
-            kind: pavilion_domain::accounts::OrganisationKind::Agency,
-            name: Name::parse(&format!("{country} trade agency")).unwrap(),
-            country: country.parse().unwrap(),
-        })
+        self.staff(
+            Role::AgencyOfficer,
+            email,
+            NewOrganisation {
+                kind: pavilion_domain::accounts::OrganisationKind::Agency,
+                name: Name::parse(&format!("{country} trade agency")).unwrap(),
+                country: country.parse().unwrap(),
+            },
+        )
         .await
     }
 
     async fn staff(&self, role: Role, email: &str, org: NewOrganisation) -> Client {
-        let hash = pavilion_server::auth::passwords::hash(Password::parse(PASSWORD.into()).unwrap())
-            .await
-            .unwrap();
+        let hash =
+            pavilion_server::auth::passwords::hash(Password::parse(PASSWORD.into()).unwrap())
+                .await
+                .unwrap();
         self.store
-            .create_user(&AuditContext::default(), &NewUser {
-                email: Email::parse(email).unwrap(),
-                password_hash: hash,
-                display_name: Name::parse("Staff").unwrap(),
-                role,
-                membership: Membership::Found(org),
-            })
+            .create_user(
+                &AuditContext::default(),
+                &NewUser {
+                    email: Email::parse(email).unwrap(),
+                    password_hash: hash,
+                    display_name: Name::parse("Staff").unwrap(),
+                    role,
+                    membership: Membership::Found(org),
+                },
+            )
             .await
             .unwrap();
         self.sign_in(email).await
@@ -179,7 +207,13 @@ pub async fn expect_problem(res: Response, status: StatusCode, field: Option<&st
     assert_eq!(actual, status, "unexpected status; body: {body}");
     assert_eq!(content_type, "application/problem+json", "body: {body}");
     assert_eq!(body["status"], status.as_u16(), "{body}");
-    assert!(body["type"].as_str().unwrap_or("").starts_with("/problems/"), "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("/problems/"),
+        "{body}"
+    );
     assert!(!body["detail"].as_str().unwrap_or("").is_empty(), "{body}");
     if let Some(field) = field {
         assert_eq!(body["field"], field, "{body}");

@@ -52,5 +52,8 @@ on_both_backends! {
 }
 
 pub async fn sqlx_rows(app: &TestApp, sql: &'static str) -> Vec<(String,)> {
-    sqlx::query_as(sql).fetch_all(app.store.pool()).await.unwrap()
+    sqlx::query_as(sql)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
 }
