@@ -1,0 +1,241 @@
+//! The `pavilion` binary, run as a user would.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pavilion");
+
+fn pavilion(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PAVILION_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run pavilion")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `pavilion <command>` on a free port and waits until /healthz answers.
+fn start(command: &str, data_dir: &Path) -> (Child, u16) {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args([
+            command,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn pavilion");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(status) = http(
+            port,
+            "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        ) {
+            if status.starts_with("HTTP/1.1 200") {
+                return (child, port);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("pavilion {command} did not become healthy");
+}
+
+fn http(port: u16, request: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["create-admin", "--help"],
+        vec!["version", "--help"],
+    ] {
+        let out = pavilion(&args, dir.path());
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+    let out = pavilion(&["version"], dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("pavilion {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn migrate_creates_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = pavilion(&["migrate"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(data.join("pavilion.db").exists());
+    assert!(
+        pavilion(&["migrate"], &data).status.success(),
+        "migrating twice is harmless"
+    );
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pavilion.toml");
+    std::fs::write(&config, "listen = \"not an address\"\n").unwrap();
+    let out = pavilion(
+        &["migrate", "--config", config.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error:") && stderr.contains("listen"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = pavilion(
+        &["migrate", "--config", "/nonexistent/pavilion.toml"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn create_admin_reads_the_password_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], password: &str| {
+        Command::new(BIN)
+            .args(args)
+            .env("PAVILION_DATA_DIR", dir.path())
+            .env("PAVILION_ADMIN_PASSWORD", password)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run(
+        &[
+            "create-admin",
+            "--email",
+            "ops@agency.test",
+            "--country",
+            "KH",
+        ],
+        "a long admin password",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["create-admin", "--email", "ops2@agency.test"], "short");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+    let out = run(
+        &["create-admin", "--email", "not-an-email"],
+        "a long admin password",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+    let out = run(
+        &["create-admin", "--email", "ops@agency.test"],
+        "a long admin password",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already taken"));
+}
+
+/// SIGTERM stops new connections but lets a request already in flight finish.
+#[test]
+fn sigterm_finishes_in_flight_requests_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start("serve", dir.path());
+
+    let body = r#"{"email":"late@x.test","password":"a long enough password","display_name":"Late","role":"consumer"}"#;
+    let mut in_flight = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/auth/sign-up HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    // Headers now, body later: the request is being handled when the signal arrives.
+    in_flight.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    terminate(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "new connections are refused while stopping"
+    );
+
+    in_flight.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    in_flight.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn demo_seeds_the_stories_once_and_serves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let (mut child, port) = start("demo", dir.path());
+        let body = r#"{"email":"officer@rdb.rw.demo","password":"pavilion-demo"}"#;
+        let response = http(port, &format!(
+            "POST /api/v1/auth/sign-in HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.contains("Rwanda Development Board"), "{response}");
+        terminate(&child);
+        assert!(child.wait().unwrap().success());
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(out.contains("admin@pavilion.demo"), "{out}");
+    }
+}

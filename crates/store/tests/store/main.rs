@@ -1,0 +1,4 @@
+//! Storage tests, each run on SQLite and PostgreSQL.
+
+mod accounts;
+mod sessions;
