@@ -41,18 +41,17 @@ fn start(command: &str, data_dir: &Path) -> (Child, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn pavilion");
+    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(status) = http(
-            port,
-            "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-        ) {
-            if status.starts_with("HTTP/1.1 200") {
-                return (child, port);
-            }
+        let request = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        if http(port, request).is_ok_and(|status| status.starts_with("HTTP/1.1 200")) {
+            return (child, port);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("pavilion {command} did not become healthy");
 }
 
