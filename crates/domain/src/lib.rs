@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod country;
 pub mod hs;
 pub mod money;
+pub mod programmes;
 pub mod quantity;
 pub mod text;
 
