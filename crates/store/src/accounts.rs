@@ -187,7 +187,7 @@ async fn insert_organisation(
     Ok(org)
 }
 
-async fn organisation_in(
+pub(crate) async fn organisation_in_tx(
     tx: &mut Transaction<'static, Any>,
     id: Uuid,
 ) -> StoreResult<Organisation> {
@@ -259,7 +259,7 @@ impl Store {
         changes: &OrganisationChanges,
     ) -> StoreResult<Organisation> {
         let mut tx = self.begin_write().await?;
-        let before = organisation_in(&mut tx, id).await?;
+        let before = organisation_in_tx(&mut tx, id).await?;
         if let Some(expected) = expected_version.filter(|v| *v != before.version) {
             tracing::debug!(
                 expected,
@@ -318,7 +318,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let organisation = match &new.membership {
             Membership::None => None,
-            Membership::Existing(id) => Some(organisation_in(&mut tx, *id).await?),
+            Membership::Existing(id) => Some(organisation_in_tx(&mut tx, *id).await?),
             Membership::Found(org) => Some(insert_organisation(&mut tx, ctx, org).await?),
         };
         let user = User {

@@ -13,6 +13,12 @@ pub enum StoreError {
     /// An optimistic-concurrency check failed: the row changed since the caller read it.
     #[error("{entity} was changed by someone else (now at version {current})")]
     VersionMismatch { entity: &'static str, current: i64 },
+    /// The operation does not fit the current state (e.g. approving an approved application).
+    #[error("{detail}")]
+    InvalidState { detail: String },
+    /// A business rule refused the input; `field` names it.
+    #[error("{field}: {detail}")]
+    Rule { field: &'static str, detail: String },
     #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
     UnsupportedUrl(String),
     /// A row that the schema should have made impossible.

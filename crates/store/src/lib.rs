@@ -6,13 +6,20 @@
 //! conditional updates), so they hold across several server processes sharing one PostgreSQL.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 mod backend;
 mod error;
+pub mod events;
+pub mod membership;
+pub mod pavilions;
+pub mod programmes;
 pub mod sessions;
 pub mod sign_in_limits;
 mod timestamp;
 pub mod tokens;
+pub mod training;
+mod values;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

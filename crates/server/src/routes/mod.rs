@@ -1,11 +1,16 @@
 //! The HTTP API. Each module holds one resource's handlers; `api_router` gathers them with their
 //! OpenAPI descriptions so that the document cannot drift from the routes.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod membership;
 pub mod organisations;
+pub mod pavilions;
+pub mod programmes;
 pub mod tokens;
+pub mod training;
 pub mod users;
 pub mod views;
 
@@ -32,6 +37,9 @@ use utoipa_axum::routes;
         (name = "tokens", description = "API tokens for machines"),
         (name = "organisations", description = "Platform, agencies, sellers and business buyers"),
         (name = "audit", description = "Who changed what, when"),
+        (name = "programmes", description = "Agency programmes, memberships, exporter onboarding, invoices, KPIs"),
+        (name = "pavilions", description = "Country pavilions"),
+        (name = "training", description = "Courses, cohorts and enrollments"),
     )
 )]
 pub struct ApiDoc;
@@ -71,4 +79,30 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             organisations::update_organisation
         ))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(membership::create_plan, membership::list_plans))
+        .routes(routes!(membership::create_promotion))
+        .routes(routes!(
+            programmes::create_programme,
+            programmes::list_programmes
+        ))
+        .routes(routes!(programmes::get_programme))
+        .routes(routes!(programmes::add_term))
+        .routes(routes!(programmes::set_sponsorship))
+        .routes(routes!(programmes::kpis))
+        .routes(routes!(applications::apply))
+        .routes(routes!(applications::list_applications))
+        .routes(routes!(applications::get_application))
+        .routes(routes!(applications::decide))
+        .routes(routes!(applications::renew))
+        .routes(routes!(applications::invoices))
+        .routes(routes!(
+            pavilions::create_pavilion,
+            pavilions::list_pavilions
+        ))
+        .routes(routes!(pavilions::get_pavilion))
+        .routes(routes!(pavilions::feature))
+        .routes(routes!(training::create_course))
+        .routes(routes!(training::create_cohort))
+        .routes(routes!(training::enroll))
+        .routes(routes!(training::complete))
 }

@@ -45,7 +45,7 @@ pub struct TestApp {
     pub base: String,
     pub store: Store,
     _server: RunningServer,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl Fixture for TestApp {
@@ -66,7 +66,7 @@ impl Fixture for TestApp {
             base: format!("http://{}", server.addr),
             store,
             _server: server,
-            _db: db,
+            db,
         }
     }
 }
@@ -88,6 +88,54 @@ impl TestApp {
         } else {
             format!("{}{path}", self.base)
         }
+    }
+
+    /// Another server process on the same database (own pool, own sessions cache: nothing shared
+    /// but the database), as when several `pavilion serve` share one PostgreSQL.
+    pub async fn second_server(&self) -> (String, RunningServer) {
+        let store = self.db.store().await;
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        };
+        let server = Server::with_store(config, store)
+            .await
+            .expect("second server")
+            .spawn();
+        (format!("http://{}", server.addr), server)
+    }
+
+    /// POSTs JSON with the client and returns the status and body.
+    pub async fn post(&self, client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn client_put(
+        &self,
+        client: &Client,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let res = self.client_put_raw(client, path, body).await;
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn client_put_raw(&self, client: &Client, path: &str, body: Value) -> Response {
+        client.put(self.url(path)).json(&body).send().await.unwrap()
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> (StatusCode, Value) {
+        let res = client.get(self.url(path)).send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// Signs up a seller with a new organisation and returns their signed-in browser and account.

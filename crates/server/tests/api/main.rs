@@ -8,4 +8,5 @@ mod accounts;
 mod bad_input;
 mod operations;
 mod organisations;
+mod programmes;
 mod tokens;

@@ -1,0 +1,329 @@
+//! Country pavilions: one country on one channel, recruiting until the launch threshold of
+//! approved exporters is met, then live. The launch happens exactly once, in the transaction of
+//! the approval (or the creation) that crossed the threshold, under a lock on the pavilion row.
+
+use crate::audit::{self, AuditContext, Change};
+use crate::events;
+use crate::values::uuid;
+use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
+use pavilion_domain::Country;
+use pavilion_domain::programmes::pavilion::slug;
+use pavilion_domain::programmes::{Channel, PavilionStatus};
+use serde::Serialize;
+use sqlx::{Any, FromRow, Transaction};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pavilion {
+    pub id: Uuid,
+    pub country: Country,
+    pub channel: Channel,
+    pub slug: String,
+    pub title: String,
+    /// The pavilion's story by locale (e.g. `zh-CN`, `en`).
+    pub story: BTreeMap<String, String>,
+    pub threshold: u32,
+    pub approved_exporters: u32,
+    pub launched_at: Option<Timestamp>,
+    pub featured_sellers: Vec<Uuid>,
+    pub version: i64,
+}
+
+impl Pavilion {
+    pub fn status(&self) -> PavilionStatus {
+        PavilionStatus::of(
+            self.approved_exporters,
+            self.threshold,
+            self.launched_at.is_some(),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPavilion {
+    pub country: Country,
+    pub channel: Channel,
+    pub title: String,
+    pub story: BTreeMap<String, String>,
+    pub threshold: u32,
+}
+
+#[derive(FromRow)]
+struct PavilionRow {
+    id: String,
+    country: String,
+    channel: String,
+    slug: String,
+    title: String,
+    story: String,
+    threshold: i64,
+    launched_at: Option<String>,
+    version: i64,
+}
+
+const T: &str = "pavilions";
+const COLUMNS: &str = "id, country, channel, slug, title, story, threshold, launched_at, version";
+
+fn bad(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(T, e)
+}
+
+fn clamp(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Exporters of `country` approved for `channel`, under any programme.
+pub(crate) async fn approved_exporters(
+    tx: &mut Transaction<'static, Any>,
+    country: Country,
+    channel: Channel,
+) -> StoreResult<u32> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(DISTINCT a.seller_id) FROM seller_applications a \
+         JOIN application_channels c ON c.application_id = a.id \
+         JOIN organisations o ON o.id = a.seller_id \
+         WHERE a.status = 'approved' AND c.channel = $1 AND o.country = $2",
+    )
+    .bind(channel.as_str())
+    .bind(country.code())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(clamp(n))
+}
+
+async fn hydrate(tx: &mut Transaction<'static, Any>, row: PavilionRow) -> StoreResult<Pavilion> {
+    let country: Country = row.country.parse().map_err(bad)?;
+    let channel = Channel::parse(&row.channel).ok_or_else(|| bad(&row.channel))?;
+    let featured: Vec<(String,)> = sqlx::query_as(
+        "SELECT seller_id FROM pavilion_featured_sellers WHERE pavilion_id = $1 ORDER BY position",
+    )
+    .bind(row.id.clone())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(Pavilion {
+        id: uuid(T, &row.id)?,
+        country,
+        channel,
+        slug: row.slug,
+        title: row.title,
+        story: serde_json::from_str(&row.story).map_err(bad)?,
+        threshold: clamp(row.threshold),
+        approved_exporters: approved_exporters(tx, country, channel).await?,
+        launched_at: row
+            .launched_at
+            .map(|t| Timestamp::from_stored(&t))
+            .transpose()
+            .map_err(bad)?,
+        featured_sellers: featured
+            .into_iter()
+            .map(|(s,)| uuid(T, &s))
+            .collect::<StoreResult<_>>()?,
+        version: row.version,
+    })
+}
+
+/// Launches the pavilion of (country, channel) if it exists, is recruiting, and approvals have
+/// reached its threshold. Locks the pavilion row first (PostgreSQL) so that two approvals crossing
+/// the threshold together are counted one after the other: exactly one of them launches it.
+pub(crate) async fn launch_if_due(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    ctx: &AuditContext,
+    country: Country,
+    channel: Channel,
+) -> StoreResult<Option<Pavilion>> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM pavilions WHERE country = $1 AND channel = $2{lock}");
+    let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(country.code())
+        .bind(channel.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.launched_at.is_some() {
+        return Ok(None);
+    }
+    let approved = approved_exporters(tx, country, channel).await?;
+    if approved < clamp(row.threshold) {
+        return Ok(None);
+    }
+    let now = Timestamp::now();
+    let launched = sqlx::query(
+        "UPDATE pavilions SET launched_at = $1, version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND launched_at IS NULL",
+    )
+    .bind(now.to_stored())
+    .bind(row.id.clone())
+    .execute(&mut **tx)
+    .await?;
+    if launched.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let id = row.id.clone();
+    let pavilion = hydrate(
+        tx,
+        PavilionRow {
+            launched_at: Some(now.to_stored()),
+            version: row.version + 1,
+            ..row
+        },
+    )
+    .await?;
+    let payload = serde_json::json!({
+        "slug": pavilion.slug, "country": country.code(), "channel": channel.as_str(),
+        "approved_exporters": approved, "threshold": pavilion.threshold,
+    });
+    events::publish(tx, "pavilion.launched", "pavilion", &id, &payload).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "pavilion.launch",
+            entity_type: "pavilion",
+            entity_id: id,
+            before: None,
+            after: Some(&payload),
+        },
+    )
+    .await?;
+    Ok(Some(pavilion))
+}
+
+impl Store {
+    pub async fn create_pavilion(
+        &self,
+        ctx: &AuditContext,
+        new: &NewPavilion,
+    ) -> StoreResult<Pavilion> {
+        let id = Uuid::now_v7();
+        let now = Timestamp::now().to_stored();
+        let story = serde_json::to_string(&new.story).map_err(bad)?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO pavilions (id, country, channel, slug, title, story, threshold, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+        )
+        .bind(id.to_string())
+        .bind(new.country.code())
+        .bind(new.channel.as_str())
+        .bind(slug(new.country, new.channel))
+        .bind(new.title.clone())
+        .bind(story)
+        .bind(i64::from(new.threshold))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::on_unique("channel"))?;
+        audit::record(&mut tx, ctx, Change {
+            action: "pavilion.create",
+            entity_type: "pavilion",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})),
+        })
+        .await?;
+        // Exporters may already be approved: a pavilion created at or past its threshold opens now.
+        launch_if_due(&mut tx, self.backend(), ctx, new.country, new.channel).await?;
+        let pavilion = pavilion_in(&mut tx, &slug(new.country, new.channel)).await?;
+        tx.commit().await?;
+        Ok(pavilion)
+    }
+
+    pub async fn pavilion(&self, slug: &str) -> StoreResult<Pavilion> {
+        let mut tx = self.pool().begin().await?;
+        let p = pavilion_in(&mut tx, slug).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    pub async fn list_pavilions(&self, country: Option<Country>) -> StoreResult<Vec<Pavilion>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM pavilions WHERE ($1 IS NULL OR country = $1) ORDER BY slug"
+        );
+        let mut tx = self.pool().begin().await?;
+        let rows: Vec<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(country.map(|c| c.code().to_owned()))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(hydrate(&mut tx, row).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Replaces the featured exporters; each must be approved for this pavilion.
+    pub async fn feature_sellers(
+        &self,
+        ctx: &AuditContext,
+        slug: &str,
+        sellers: &[Uuid],
+    ) -> StoreResult<Pavilion> {
+        let mut tx = self.begin_write().await?;
+        let before = pavilion_in(&mut tx, slug).await?;
+        for (i, seller) in sellers.iter().enumerate() {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM seller_applications a \
+                 JOIN application_channels c ON c.application_id = a.id \
+                 JOIN organisations o ON o.id = a.seller_id \
+                 WHERE a.seller_id = $1 AND a.status = 'approved' AND c.channel = $2 AND o.country = $3",
+            )
+            .bind(seller.to_string())
+            .bind(before.channel.as_str())
+            .bind(before.country.code())
+            .fetch_one(&mut *tx)
+            .await?;
+            if n == 0 {
+                return Err(StoreError::Rule {
+                    field: "seller_ids",
+                    detail: format!(
+                        "seller {seller} (item {i}) is not an approved exporter of this pavilion"
+                    ),
+                });
+            }
+        }
+        sqlx::query("DELETE FROM pavilion_featured_sellers WHERE pavilion_id = $1")
+            .bind(before.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for (i, seller) in sellers.iter().enumerate() {
+            sqlx::query("INSERT INTO pavilion_featured_sellers (pavilion_id, seller_id, position) VALUES ($1, $2, $3)")
+                .bind(before.id.to_string())
+                .bind(seller.to_string())
+                .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::on_unique("seller_ids"))?;
+        }
+        let after = pavilion_in(&mut tx, slug).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "pavilion.feature_sellers",
+                entity_type: "pavilion",
+                entity_id: before.id.to_string(),
+                before: Some(&before.featured_sellers),
+                after: Some(&after.featured_sellers),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+async fn pavilion_in(tx: &mut Transaction<'static, Any>, slug: &str) -> StoreResult<Pavilion> {
+    let sql = format!("SELECT {COLUMNS} FROM pavilions WHERE slug = $1");
+    let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(slug.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    hydrate(tx, row.ok_or(StoreError::NotFound { entity: "pavilion" })?).await
+}

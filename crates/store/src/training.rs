@@ -1,0 +1,323 @@
+//! Training under a programme: courses, cohorts with seats, enrollments and completions.
+//! Seats are counted in the database (`cohorts.enrolled` with a CHECK against `seats`), so two
+//! enrollments racing for the last seat cannot both get it.
+
+use crate::audit::{self, AuditContext, Change};
+use crate::values::{date_text, parse_date, uuid};
+use crate::{Store, StoreError, StoreResult, Timestamp};
+use pavilion_domain::programmes::DateRange;
+use serde::Serialize;
+use sqlx::FromRow;
+use time::Date;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Course {
+    pub id: Uuid,
+    pub agency_id: Uuid,
+    pub title: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cohort {
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub programme_id: Uuid,
+    pub name: String,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    pub seats: i64,
+    pub enrolled: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrollment {
+    pub id: Uuid,
+    pub cohort_id: Uuid,
+    pub participant_name: String,
+    pub participant_email: String,
+    pub seller_id: Option<Uuid>,
+    pub completed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnrollment {
+    pub participant_name: String,
+    pub participant_email: String,
+    pub seller_id: Option<Uuid>,
+}
+
+#[derive(FromRow)]
+struct CohortRow {
+    id: String,
+    course_id: String,
+    programme_id: String,
+    name: String,
+    starts_on: String,
+    ends_on: String,
+    seats: i64,
+    enrolled: i64,
+}
+
+impl TryFrom<CohortRow> for Cohort {
+    type Error = StoreError;
+    fn try_from(r: CohortRow) -> StoreResult<Self> {
+        const T: &str = "cohorts";
+        Ok(Cohort {
+            id: uuid(T, &r.id)?,
+            course_id: uuid(T, &r.course_id)?,
+            programme_id: uuid(T, &r.programme_id)?,
+            name: r.name,
+            starts_on: parse_date(T, &r.starts_on)?,
+            ends_on: parse_date(T, &r.ends_on)?,
+            seats: r.seats,
+            enrolled: r.enrolled,
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_course(
+        &self,
+        ctx: &AuditContext,
+        agency_id: Uuid,
+        title: &str,
+        description: &str,
+    ) -> StoreResult<Course> {
+        let course = Course {
+            id: Uuid::now_v7(),
+            agency_id,
+            title: title.to_owned(),
+            description: description.to_owned(),
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO courses (id, agency_id, title, description, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(course.id.to_string())
+            .bind(agency_id.to_string())
+            .bind(course.title.clone())
+            .bind(course.description.clone())
+            .bind(Timestamp::now().to_stored())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "course.create",
+                entity_type: "course",
+                entity_id: course.id.to_string(),
+                before: None,
+                after: Some(&course),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(course)
+    }
+
+    pub async fn course(&self, id: Uuid) -> StoreResult<Course> {
+        let row: Option<(String, String, String, String)> =
+            sqlx::query_as("SELECT id, agency_id, title, description FROM courses WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.pool())
+                .await?;
+        let (id, agency_id, title, description) =
+            row.ok_or(StoreError::NotFound { entity: "course" })?;
+        Ok(Course {
+            id: uuid("courses", &id)?,
+            agency_id: uuid("courses", &agency_id)?,
+            title,
+            description,
+        })
+    }
+
+    pub async fn create_cohort(
+        &self,
+        ctx: &AuditContext,
+        course_id: Uuid,
+        programme_id: Uuid,
+        name: &str,
+        dates: DateRange,
+        seats: u32,
+    ) -> StoreResult<Cohort> {
+        let id = Uuid::now_v7();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO cohorts (id, course_id, programme_id, name, starts_on, ends_on, seats, enrolled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+        )
+        .bind(id.to_string())
+        .bind(course_id.to_string())
+        .bind(programme_id.to_string())
+        .bind(name.to_owned())
+        .bind(date_text(dates.start))
+        .bind(date_text(dates.end))
+        .bind(i64::from(seats))
+        .bind(Timestamp::now().to_stored())
+        .execute(&mut *tx)
+        .await?;
+        let cohort = cohort_in(&mut *tx, id).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "cohort.create",
+                entity_type: "cohort",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(&cohort),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(cohort)
+    }
+
+    pub async fn cohort(&self, id: Uuid) -> StoreResult<Cohort> {
+        cohort_in(self.pool(), id).await
+    }
+
+    /// Takes a seat, or refuses when the cohort is full.
+    pub async fn enroll(
+        &self,
+        ctx: &AuditContext,
+        cohort_id: Uuid,
+        who: &NewEnrollment,
+    ) -> StoreResult<Enrollment> {
+        let mut tx = self.begin_write().await?;
+        let seat = sqlx::query(
+            "UPDATE cohorts SET enrolled = enrolled + 1 WHERE id = $1 AND enrolled < seats",
+        )
+        .bind(cohort_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if seat.rows_affected() != 1 {
+            cohort_in(&mut *tx, cohort_id).await?;
+            return Err(StoreError::InvalidState {
+                detail: "the cohort is full".into(),
+            });
+        }
+        let enrollment = Enrollment {
+            id: Uuid::now_v7(),
+            cohort_id,
+            participant_name: who.participant_name.clone(),
+            participant_email: who.participant_email.clone(),
+            seller_id: who.seller_id,
+            completed: false,
+        };
+        sqlx::query(
+            "INSERT INTO enrollments (id, cohort_id, participant_name, participant_email, seller_id, status, enrolled_at) \
+             VALUES ($1, $2, $3, $4, $5, 'enrolled', $6)",
+        )
+        .bind(enrollment.id.to_string())
+        .bind(cohort_id.to_string())
+        .bind(enrollment.participant_name.clone())
+        .bind(enrollment.participant_email.clone())
+        .bind(enrollment.seller_id.map(|u| u.to_string()))
+        .bind(Timestamp::now().to_stored())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::on_unique("participant_email"))?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "enrollment.create",
+                entity_type: "enrollment",
+                entity_id: enrollment.id.to_string(),
+                before: None,
+                after: Some(&enrollment),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(enrollment)
+    }
+
+    /// Marks an enrollment completed (once); returns the cohort it belongs to.
+    pub async fn complete_enrollment(
+        &self,
+        ctx: &AuditContext,
+        enrollment_id: Uuid,
+    ) -> StoreResult<Uuid> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT cohort_id, status FROM enrollments WHERE id = $1")
+                .bind(enrollment_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (cohort_id, status) = row.ok_or(StoreError::NotFound {
+            entity: "enrollment",
+        })?;
+        if status == "completed" {
+            return Err(StoreError::InvalidState {
+                detail: "the enrollment is already completed".into(),
+            });
+        }
+        sqlx::query("UPDATE enrollments SET status = 'completed', completed_at = $1 WHERE id = $2")
+            .bind(Timestamp::now().to_stored())
+            .bind(enrollment_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "enrollment.complete",
+                entity_type: "enrollment",
+                entity_id: enrollment_id.to_string(),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        uuid("enrollments", &cohort_id)
+    }
+
+    /// The programme an enrollment's cohort belongs to (for permission checks).
+    pub async fn enrollment_programme(&self, enrollment_id: Uuid) -> StoreResult<Uuid> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT c.programme_id FROM enrollments e JOIN cohorts c ON c.id = e.cohort_id WHERE e.id = $1",
+        )
+        .bind(enrollment_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        uuid(
+            "enrollments",
+            &row.ok_or(StoreError::NotFound {
+                entity: "enrollment",
+            })?
+            .0,
+        )
+    }
+
+    /// Measured values for a programme's KPIs: (approved exporters, completed trainees).
+    pub async fn programme_measures(&self, programme_id: Uuid) -> StoreResult<(i64, i64)> {
+        let (approved, trainees): (i64, i64) = sqlx::query_as(
+            "SELECT \
+               (SELECT COUNT(*) FROM seller_applications WHERE programme_id = $1 AND status = 'approved'), \
+               (SELECT COUNT(*) FROM enrollments e JOIN cohorts c ON c.id = e.cohort_id \
+                WHERE c.programme_id = $1 AND e.status = 'completed')",
+        )
+        .bind(programme_id.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok((approved, trainees))
+    }
+}
+
+async fn cohort_in<'e, E>(executor: E, id: Uuid) -> StoreResult<Cohort>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row: Option<CohortRow> = sqlx::query_as(
+        "SELECT id, course_id, programme_id, name, starts_on, ends_on, seats, enrolled FROM cohorts WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(executor)
+    .await?;
+    row.ok_or(StoreError::NotFound { entity: "cohort" })?
+        .try_into()
+}
