@@ -226,6 +226,31 @@ fn demo_seeds_the_stories_once_and_serves_them() {
         .unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.contains("Rwanda Development Board"), "{response}");
+        let pavilions = http(
+            port,
+            "GET /api/v1/pavilions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let body = pavilions.split("\r\n\r\n").nth(1).unwrap_or("");
+        let body: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {pavilions}"));
+        let status = |slug: &str| {
+            let p = body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["slug"] == slug)
+                .unwrap_or_else(|| panic!("{slug}: {body}"));
+            (
+                p["status"].as_str().unwrap().to_owned(),
+                p["approved_exporters"].as_u64().unwrap(),
+                p["threshold"].as_u64().unwrap(),
+            )
+        };
+        assert_eq!(status("mx-wholesale"), ("recruiting".to_owned(), 24, 100));
+        assert_eq!(status("kh-retail").0, "live");
+        assert_eq!(status("rw-travel").0, "live");
+        assert_eq!(status("ca-retail").0, "live");
         terminate(&child);
         assert!(child.wait().unwrap().success());
         let mut out = String::new();

@@ -1,6 +1,8 @@
 //! The demo platform: the organisations and people of the stories in DESIGN.md, so that a
 //! newcomer signs in and finds a living platform. Later features add their data here.
 
+mod programmes;
+
 use anyhow::anyhow;
 use pavilion_domain::accounts::{OrganisationKind, Role};
 use pavilion_domain::text::{Email, Name, Password};
@@ -77,6 +79,12 @@ const ORGANISATIONS: &[DemoOrganisation] = &[
         members: &[("export@ns-lobster.demo", "Claire MacDonald")],
     },
     DemoOrganisation {
+        kind: OrganisationKind::Seller,
+        name: "Volcanoes Tours Rwanda",
+        country: "RW",
+        members: &[("trips@volcanoes-tours.demo", "Eric Mugisha")],
+    },
+    DemoOrganisation {
         kind: OrganisationKind::BusinessBuyer,
         name: "Hangzhou Fresh Retail Chain",
         country: "CN",
@@ -103,6 +111,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     };
     let password = parse(Password::parse(DEMO_PASSWORD.to_owned()))?;
     let hash = pavilion_server::auth::passwords::hash(password).await?;
+    let mut organisations = std::collections::HashMap::new();
     for org in ORGANISATIONS {
         let mut membership = Membership::Found(NewOrganisation {
             kind: org.kind,
@@ -123,6 +132,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
                 )
                 .await?;
             if let Some(created) = account.organisation {
+                organisations.insert(org.name, created.id);
                 membership = Membership::Existing(created.id);
             }
         }
@@ -141,6 +151,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             )
             .await?;
     }
+    programmes::seed(store, &ctx, &organisations).await?;
     tracing::info!("demo data seeded");
     Ok(())
 }
@@ -148,6 +159,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
 pub fn print_welcome(listen: SocketAddr) {
     println!("Pavilion demo on http://{listen}");
     println!("  API reference: http://{listen}/api/docs");
+    println!("  Country pavilions: http://{listen}/api/v1/pavilions");
     println!("  Sign in (POST /api/v1/auth/sign-in) with password {DEMO_PASSWORD:?} as:");
     for org in ORGANISATIONS {
         for (email, _) in org.members {
