@@ -1,6 +1,7 @@
 //! The `pavilion` command.
 
 mod demo;
+mod fx;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -34,8 +35,22 @@ enum Command {
     Demo(ServeArgs),
     /// Create a platform administrator; the password is read from PAVILION_ADMIN_PASSWORD or stdin.
     CreateAdmin(CreateAdminArgs),
+    /// Exchange rates.
+    #[command(subcommand)]
+    Fx(FxCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum FxCommand {
+    /// Import rates from a CSV file (all or nothing; bad lines are listed with their numbers).
+    Import {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        import: fx::ImportArgs,
+    },
 }
 
 #[derive(Args)]
@@ -141,6 +156,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             server.run(shutdown_signal()).await.context("serving")
         }
         Command::CreateAdmin(args) => create_admin(args).await,
+        Command::Fx(FxCommand::Import { config, import }) => {
+            let config = config.load()?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating")?;
+            fx::import(&store, &import).await
+        }
     }
 }
 

@@ -263,3 +263,32 @@ fn demo_seeds_the_stories_once_and_serves_them() {
         assert!(out.contains("admin@pavilion.demo"), "{out}");
     }
 }
+
+#[test]
+fn fx_import_is_all_or_nothing_with_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("eurofxref.csv");
+    std::fs::write(&good, "Date, USD, CNY, \n2026-11-20, 1.0535, 7.6120, \n").unwrap();
+    let out = pavilion(&["fx", "import", good.to_str().unwrap()], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 exchange rates"));
+
+    let bad = dir.path().join("rates.csv");
+    std::fs::write(&bad, "date,base,quote,rate\n2026-11-20,USD,CNY,7.1\n2026-11-31,USD,CNY,7.1\n2026-11-20,USD,ABC,-2\n").unwrap();
+    let out = pavilion(
+        &["fx", "import", "--format", "simple", bad.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing imported"), "{stderr}");
+    assert!(stderr.contains("line 3: date:"), "{stderr}");
+    assert!(
+        stderr.contains("line 4: quote:") && stderr.contains("line 4: rate:"),
+        "{stderr}"
+    );
+}

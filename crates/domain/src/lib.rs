@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod country;
+pub mod fx;
 pub mod hs;
 pub mod money;
 pub mod programmes;

@@ -96,6 +96,17 @@ pub struct Problem {
     /// The offending input, as a dotted path into the request body or a parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For uploaded files: every bad line, with its number and field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<LineError>,
+}
+
+/// One bad line of an uploaded file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineError {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
 }
 
 #[derive(Debug)]
@@ -105,6 +116,7 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds the client should wait, for 429 and 503.
     pub retry_after: Option<u64>,
+    pub line_errors: Vec<LineError>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -116,6 +128,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            line_errors: Vec::new(),
         }
     }
 
@@ -155,6 +168,7 @@ impl ApiError {
             status: self.kind.status().as_u16(),
             detail: self.detail.clone(),
             field: self.field.clone(),
+            errors: self.line_errors.clone(),
         }
     }
 }

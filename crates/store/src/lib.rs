@@ -11,6 +11,7 @@ pub mod audit;
 mod backend;
 mod error;
 pub mod events;
+pub mod fx;
 pub mod membership;
 pub mod pavilions;
 pub mod programmes;

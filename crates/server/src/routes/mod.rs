@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod fx;
 pub mod health;
 pub mod membership;
 pub mod organisations;
@@ -40,6 +41,7 @@ use utoipa_axum::routes;
         (name = "programmes", description = "Agency programmes, memberships, exporter onboarding, invoices, KPIs"),
         (name = "pavilions", description = "Country pavilions"),
         (name = "training", description = "Courses, cohorts and enrollments"),
+        (name = "fx", description = "Exchange rates by day"),
     )
 )]
 pub struct ApiDoc;
@@ -105,4 +107,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(training::create_cohort))
         .routes(routes!(training::enroll))
         .routes(routes!(training::complete))
+        .routes(routes!(fx::import_rates))
+        .routes(routes!(fx::rate))
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod bad_input;
+mod fx;
 mod operations;
 mod organisations;
 mod programmes;

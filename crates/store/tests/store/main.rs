@@ -1,4 +1,5 @@
 //! Storage tests, each run on SQLite and PostgreSQL.
 
 mod accounts;
+mod fx;
 mod sessions;
