@@ -15,6 +15,7 @@ pub mod fx;
 pub mod membership;
 pub mod pavilions;
 pub mod programmes;
+pub mod quotes;
 pub mod sessions;
 pub mod sign_in_limits;
 mod timestamp;

@@ -2,4 +2,5 @@
 
 mod accounts;
 mod fx;
+mod quotes;
 mod sessions;

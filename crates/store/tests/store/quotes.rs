@@ -1,0 +1,29 @@
+use pavilion_store::audit::AuditContext;
+use pavilion_store::testing::StoreFixture;
+use pavilion_store::{StoreError, Timestamp, on_both_backends};
+use std::collections::BTreeMap;
+
+on_both_backends! {
+    async fn quotes_are_kept_as_quoted(fx: StoreFixture) {
+        let input = serde_json::json!({"destination": "CN", "lines": []});
+        let output = serde_json::json!({"totals": {"landed": {"amount": "100.00", "currency": "CNY"}}});
+        let expires = Timestamp::now().checked_add(time::Duration::minutes(30)).unwrap();
+        let saved = fx.store.save_quote(None, expires, &input, &output).await.unwrap();
+        let loaded = fx.store.quote(saved.id).await.unwrap();
+        assert_eq!(loaded, saved);
+        assert!(matches!(fx.store.quote(uuid::Uuid::now_v7()).await, Err(StoreError::NotFound { .. })));
+    }
+
+    async fn imported_rule_packs_replace_each_other_and_bump_the_version(fx: StoreFixture) {
+        let ctx = AuditContext::default();
+        assert_eq!(fx.store.rule_packs_version().await.unwrap(), 0);
+        let files = BTreeMap::from([("tariffs.csv".to_owned(), "hs,rate\n".to_owned())]);
+        fx.store.import_rule_pack(&ctx, "cn", &files).await.unwrap();
+        let again = fx.store.import_rule_pack(&ctx, "cn", &files).await.unwrap();
+        assert_eq!(again.version, 2);
+        fx.store.import_rule_pack(&ctx, "eu", &files).await.unwrap();
+        let (version, packs) = fx.store.imported_rule_packs().await.unwrap();
+        assert_eq!(version, 3);
+        assert_eq!(packs.iter().map(|p| p.pack.as_str()).collect::<Vec<_>>(), ["cn", "eu"]);
+    }
+}
