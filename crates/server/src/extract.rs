@@ -60,3 +60,60 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         }
     }
 }
+
+/// A `text/csv` request body, as UTF-8 text.
+pub struct CsvBody(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let is_csv = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
+        if !is_csv {
+            return Err(ApiError::new(
+                ProblemKind::UnsupportedMediaType,
+                "send the file as text/csv",
+            )
+            .with_field("Content-Type"));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        ProblemKind::PayloadTooLarge,
+                        "the file exceeds the size limit; use the command line",
+                    )
+                } else {
+                    ApiError::invalid("body", r.body_text())
+                }
+            })?;
+        String::from_utf8(bytes.to_vec())
+            .map(CsvBody)
+            .map_err(|e| ApiError::invalid("body", format!("the file is not UTF-8: {e}")))
+    }
+}
+
+/// Every bad line of a refused file, as a 422 naming each line.
+pub fn file_problem(errors: pavilion_domain::fx::FileErrors) -> ApiError {
+    let mut e = ApiError::new(
+        ProblemKind::InvalidField,
+        format!("{} bad line(s); nothing was imported", errors.0.len()),
+    )
+    .with_field("body");
+    e.line_errors = errors
+        .0
+        .into_iter()
+        .map(|r| crate::problem::LineError {
+            line: r.line,
+            field: r.field,
+            message: r.message,
+        })
+        .collect();
+    e
+}

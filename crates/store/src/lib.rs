@@ -12,6 +12,7 @@ mod backend;
 mod error;
 pub mod events;
 pub mod fx;
+pub mod market_access;
 pub mod membership;
 pub mod pavilions;
 pub mod programmes;

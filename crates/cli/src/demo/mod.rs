@@ -152,6 +152,11 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             .await?;
     }
     programmes::seed(store, &ctx, &organisations).await?;
+    let access = pavilion_domain::market_access::parse_rules_csv(include_str!(
+        "../../../../rules/market_access.csv"
+    ))
+    .map_err(|e| anyhow!("rules/market_access.csv: {e}"))?;
+    store.upsert_access_rules(&ctx, &access).await?;
     tracing::info!("demo data seeded");
     Ok(())
 }

@@ -1,14 +1,12 @@
 //! Exchange rates: importing published files, and the rate a conversion on a day uses.
 
 use crate::auth::{Admin, Caller};
-use crate::extract::ApiQuery;
-use crate::problem::{ApiError, ApiResult, LineError, Problem, ProblemKind};
+use crate::extract::{ApiQuery, CsvBody, file_problem};
+use crate::problem::{ApiError, ApiResult, Problem, ProblemKind};
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
 use pavilion_domain::Currency;
-use pavilion_domain::fx::{FileErrors, parse_ecb_csv, parse_rates_csv};
+use pavilion_domain::fx::{parse_ecb_csv, parse_rates_csv};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
@@ -43,24 +41,6 @@ pub struct ImportSummary {
     pub last_date: Option<Date>,
 }
 
-fn file_problem(errors: FileErrors) -> ApiError {
-    let mut e = ApiError::new(
-        ProblemKind::InvalidField,
-        format!("{} bad line(s); nothing was imported", errors.0.len()),
-    )
-    .with_field("body");
-    e.line_errors = errors
-        .0
-        .into_iter()
-        .map(|r| LineError {
-            line: r.line,
-            field: r.field,
-            message: r.message,
-        })
-        .collect();
-    e
-}
-
 /// Import a rate file (CSV body); all rows or none.
 #[utoipa::path(post, path = "/fx-rates", tag = "fx", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
@@ -72,29 +52,11 @@ pub async fn import_rates(
     State(state): State<AppState>,
     admin: Caller<Admin>,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    CsvBody(text): CsvBody,
 ) -> ApiResult<axum::Json<ImportSummary>> {
-    let is_csv = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
-        });
-    if !is_csv {
-        return Err(ApiError::new(
-            ProblemKind::UnsupportedMediaType,
-            "send the rates as text/csv",
-        )
-        .with_field("Content-Type"));
-    }
-    let text = std::str::from_utf8(&body)
-        .map_err(|e| ApiError::invalid("body", format!("not UTF-8: {e}")))?;
     let parsed = match q.format {
-        RateFormat::Ecb => parse_ecb_csv(text),
-        RateFormat::Simple => parse_rates_csv(text, q.source.as_deref().unwrap_or("imported")),
+        RateFormat::Ecb => parse_ecb_csv(&text),
+        RateFormat::Simple => parse_rates_csv(&text, q.source.as_deref().unwrap_or("imported")),
     }
     .map_err(file_problem)?;
     let imported = state

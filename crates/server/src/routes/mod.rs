@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod fx;
 pub mod health;
+pub mod market_access;
 pub mod membership;
 pub mod organisations;
 pub mod pavilions;
@@ -42,6 +43,7 @@ use utoipa_axum::routes;
         (name = "pavilions", description = "Country pavilions"),
         (name = "training", description = "Courses, cohorts and enrollments"),
         (name = "fx", description = "Exchange rates by day"),
+        (name = "market access", description = "Which HS lines may go where, from when, under which requirements"),
     )
 )]
 pub struct ApiDoc;
@@ -109,4 +111,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(training::complete))
         .routes(routes!(fx::import_rates))
         .routes(routes!(fx::rate))
+        .routes(routes!(
+            market_access::list_rules,
+            market_access::import_rules
+        ))
+        .routes(routes!(market_access::put_rule))
+        .routes(routes!(market_access::delete_rule))
+        .routes(routes!(market_access::check))
 }

@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod bad_input;
 mod fx;
+mod market_access;
 mod operations;
 mod organisations;
 mod programmes;
