@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod country;
 pub mod fx;
 pub mod hs;
+pub mod landed_cost;
 pub mod market_access;
 pub mod money;
 pub mod programmes;

@@ -1,0 +1,801 @@
+//! The quote: goods, freight and insurance → customs value → duty, consumption tax and VAT (or a
+//! special regime's treatment) → totals in the buyer's currency, each figure with its rule.
+
+use rust_decimal::Decimal;
+
+use crate::money::RoundingRule;
+use crate::{Currency, Money};
+
+use super::consumption_tax;
+use super::error::QuoteError;
+use super::explanation::{Explanation, Step};
+use super::freight::{compute_freight, insurance_amount};
+use super::fx::Fx;
+use super::input::QuoteInput;
+use super::output::{
+    AssessedTotals, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision, Totals, Vat,
+    YearlyUsage,
+};
+use super::regime::{self, Order};
+use super::rule_book::RuleBook;
+use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, RuleRef, TaxMode, ValueBasis};
+use super::tariff;
+use super::vat;
+
+/// Most lines one quote may have, so that a request cannot ask for unbounded work.
+pub const MAX_LINES: usize = 1000;
+
+/// Bounds that keep every later step far inside a `Decimal`'s range, so no arithmetic can
+/// overflow: 10^15 in the tax currency for values, 10^12 for quantities, 10^9 for measures.
+fn value_bound() -> Decimal {
+    Decimal::from(1_000_000_000_000_000_i64)
+}
+
+fn check_bound(value: Decimal, bound: Decimal, field: String) -> Result<Decimal, QuoteError> {
+    if value > bound {
+        Err(QuoteError::invalid(
+            field,
+            format!("is too large (above {bound})"),
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+fn step(line: Option<usize>, rule: Option<&RuleRef>, step: Step) -> Explanation {
+    Explanation {
+        line,
+        rule: rule.cloned(),
+        step,
+    }
+}
+
+fn not_negative(money: Option<&Money>, field: &str) -> Result<(), QuoteError> {
+    match money {
+        Some(m) if m.is_negative() => Err(QuoteError::invalid(field, "cannot be negative")),
+        _ => Ok(()),
+    }
+}
+
+fn validate(input: &QuoteInput) -> Result<(), QuoteError> {
+    if input.lines.is_empty() {
+        return Err(QuoteError::invalid(
+            "lines",
+            "a quote needs at least one line",
+        ));
+    }
+    if input.lines.len() > MAX_LINES {
+        return Err(QuoteError::invalid(
+            "lines",
+            format!("at most {MAX_LINES} lines per quote"),
+        ));
+    }
+    not_negative(input.freight.as_ref(), "freight")?;
+    not_negative(input.insurance.as_ref(), "insurance")?;
+    not_negative(input.yearly_used.as_ref(), "yearly_used")?;
+    for (i, line) in input.lines.iter().enumerate() {
+        if line.quantity.is_zero() {
+            return Err(QuoteError::invalid(
+                format!("lines[{i}].quantity"),
+                "must be greater than zero",
+            ));
+        }
+        if line.unit_value.is_negative() {
+            return Err(QuoteError::invalid(
+                format!("lines[{i}].unit_value"),
+                "cannot be negative",
+            ));
+        }
+        let max_quantity = Decimal::from(1_000_000_000_000_i64);
+        if line.quantity.value() > max_quantity {
+            check_bound(
+                line.quantity.value(),
+                max_quantity,
+                format!("lines[{i}].quantity"),
+            )?;
+        }
+        let m = &line.measures;
+        for (name, value) in [
+            ("litres_per_unit", m.litres_per_unit),
+            ("ml_per_unit", m.ml_per_unit),
+            ("grams_per_unit", m.grams_per_unit),
+        ] {
+            if value.is_some_and(|v| v <= Decimal::ZERO) {
+                return Err(QuoteError::invalid(
+                    format!("lines[{i}].measures.{name}"),
+                    "must be greater than zero",
+                ));
+            }
+            if let Some(v) = value.filter(|v| *v > Decimal::from(1_000_000_000_i64)) {
+                check_bound(
+                    v,
+                    Decimal::from(1_000_000_000_i64),
+                    format!("lines[{i}].measures.{name}"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rounds a tax-currency figure, then shows it in the buyer's currency.
+struct Show<'f, 'r> {
+    fx: &'f mut Fx<'r>,
+    tax: Currency,
+    wanted: Currency,
+    rounding: RoundingRule,
+}
+
+impl Show<'_, '_> {
+    /// `field` is (line, name); the text is made only for an error, off the hot path.
+    fn assess(&self, amount: Decimal, field: (usize, &str)) -> Result<Money, QuoteError> {
+        // A regime factor or a subtraction never makes a tax negative; clamp the sign of zero.
+        Money::round(amount.max(Decimal::ZERO), self.tax, self.rounding).map_err(|source| {
+            QuoteError::Money {
+                field: format!("lines[{}].{}", field.0, field.1),
+                source,
+            }
+        })
+    }
+
+    /// (in the buyer's currency, as assessed)
+    fn both(
+        &mut self,
+        amount: Decimal,
+        field: (usize, &str),
+    ) -> Result<(Money, Money), QuoteError> {
+        let assessed = self.assess(amount, field)?;
+        if assessed.currency() == self.wanted {
+            return Ok((assessed, assessed));
+        }
+        let shown = self.fx.apply(assessed.amount(), self.tax, self.wanted)?;
+        let shown = Money::round(shown, self.wanted, self.rounding).map_err(|source| {
+            QuoteError::Money {
+                field: format!("lines[{}].{}", field.0, field.1),
+                source,
+            }
+        })?;
+        Ok((shown, assessed))
+    }
+}
+
+fn sum(
+    currency: Currency,
+    items: impl Iterator<Item = Money>,
+    field: &str,
+) -> Result<Money, QuoteError> {
+    Money::sum(currency, items).map_err(QuoteError::money(field))
+}
+
+/// Computes a landed-cost quote for `input` under the rules of `book` in force on its date.
+///
+/// Pure: the same book and input always give the same quote. Conversions use only
+/// `input.rates`; figures keep full precision until each final per-tax amount is rounded by the
+/// destination's rounding rule.
+pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
+    validate(input)?;
+    let date = input.date;
+    let (pack_index, pack) =
+        book.pack_for(input.destination)
+            .ok_or(QuoteError::UnknownDestination {
+                destination: input.destination,
+            })?;
+    let j = &pack.jurisdiction;
+    if !j.meta.valid_on(date) {
+        return Err(QuoteError::NoRulePackOnDate {
+            jurisdiction: j.name.clone(),
+            date,
+            starts: j.meta.0.valid_from,
+        });
+    }
+    let tax = j.tax_currency;
+    let wanted = input.currency;
+    let mut fx = Fx::new(&input.rates);
+    let mut explain = Vec::with_capacity(8 + 6 * input.lines.len());
+
+    // Goods per line, in the tax currency at full precision.
+    let mut goods = Vec::with_capacity(input.lines.len());
+    let mut goods_shown = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        let field = || format!("lines[{i}].unit_value");
+        let value = line
+            .unit_value
+            .mul_unrounded(line.quantity.value())
+            .map_err(|e| QuoteError::money(field())(e))?;
+        let in_tax = fx.apply(value, line.unit_value.currency(), tax)?;
+        if in_tax > value_bound() {
+            check_bound(in_tax, value_bound(), field())?;
+        }
+        goods.push(in_tax);
+        let shown = fx.apply(value, line.unit_value.currency(), wanted)?;
+        goods_shown.push(
+            Money::round(shown, wanted, j.rounding).map_err(|e| QuoteError::money(field())(e))?,
+        );
+    }
+    let goods_total = check_bound(
+        goods.iter().copied().sum(),
+        value_bound(),
+        "lines".to_owned(),
+    )?;
+    let first_origin = input.lines.first().map(|l| l.origin);
+
+    // Freight: given, or from the lane's rate table.
+    let freight = match (&input.freight, &input.transport) {
+        (Some(given), _) => {
+            explain.push(step(None, None, Step::FreightGiven { amount: *given }));
+            *given
+        }
+        (None, Some(transport)) => {
+            let origin = transport
+                .origin
+                .or(first_origin)
+                .unwrap_or(input.destination);
+            let charge = compute_freight(book, transport, origin, input.destination, date)?;
+            explain.push(step(
+                None,
+                Some(&charge.rule),
+                Step::Freight {
+                    amount: charge.amount,
+                    actual_kg: transport.actual_weight_kg,
+                    volumetric_kg: charge.volumetric_kg,
+                    chargeable_kg: charge.chargeable_kg,
+                    per_kg: charge.per_kg,
+                    cold_chain_surcharge: charge.surcharge,
+                },
+            ));
+            charge.amount
+        }
+        (None, None) => {
+            return Err(QuoteError::Freight {
+                message: "give freight, or transport (mode and weight) to compute it".to_owned(),
+            });
+        }
+    };
+    let freight_tax = check_bound(
+        fx.apply(freight.amount(), freight.currency(), tax)?,
+        value_bound(),
+        "freight".to_owned(),
+    )?;
+
+    // Insurance: given, or a rate of goods + freight with a minimum.
+    let insurance = match &input.insurance {
+        Some(given) => {
+            explain.push(step(None, None, Step::InsuranceGiven { amount: *given }));
+            *given
+        }
+        None => {
+            let row = book.insurance_for(input.destination, date).ok_or_else(|| {
+                QuoteError::invalid(
+                    "insurance",
+                    format!(
+                        "not given, and no insurance rule for {} on {date}",
+                        input.destination
+                    ),
+                )
+            })?;
+            let minimum = fx.apply(row.minimum, row.currency, tax)?;
+            let amount = insurance_amount(row, goods_total + freight_tax, minimum);
+            let amount = Money::round(amount, tax, RoundingRule::HalfUp)
+                .map_err(QuoteError::money("insurance"))?;
+            explain.push(step(
+                None,
+                Some(&row.meta),
+                Step::Insurance {
+                    amount,
+                    rate: row.rate,
+                },
+            ));
+            amount
+        }
+    };
+    let insurance_tax = check_bound(
+        fx.apply(insurance.amount(), insurance.currency(), tax)?,
+        value_bound(),
+        "insurance".to_owned(),
+    )?;
+
+    // Regime.
+    let order = Order {
+        buyer: input.buyer,
+        lines: &input.lines,
+        mode: input.transport.as_ref().map(|t| t.mode),
+        goods: goods_total,
+        goods_freight_insurance: goods_total + freight_tax + insurance_tax,
+        yearly_used: input.yearly_used.as_ref(),
+    };
+    let selected = regime::select(book, pack_index, pack, &input.regime, &order, date, &mut fx)?;
+    for refusal in &selected.refusals {
+        explain.push(step(
+            None,
+            Some(&refusal.rule),
+            Step::RegimeRefused {
+                name: refusal.regime.clone(),
+                reason: refusal.reason,
+                detail: refusal.detail.clone(),
+            },
+        ));
+    }
+    let (duty_mode, tax_mode) = match selected.regime {
+        Some(r) if !selected.full_rates => (r.duty, r.taxes),
+        _ => (
+            DutyMode::General,
+            TaxMode::General {
+                factor: Decimal::ONE,
+            },
+        ),
+    };
+    match selected.regime {
+        Some(r) => explain.push(step(
+            None,
+            Some(&r.meta),
+            Step::Regime {
+                name: r.name.clone(),
+                full_rates: selected.full_rates,
+            },
+        )),
+        None => explain.push(step(
+            None,
+            None,
+            Step::GeneralTrade {
+                requested: input.regime == super::input::RequestedRegime::GeneralTrade,
+            },
+        )),
+    }
+    match tax_mode {
+        TaxMode::General { factor } if factor != Decimal::ONE => {
+            explain.push(step(
+                None,
+                selected.regime.map(|r| &r.meta),
+                Step::TaxFactor { factor },
+            ));
+        }
+        TaxMode::None => explain.push(step(None, selected.regime.map(|r| &r.meta), Step::NoTaxes)),
+        _ => {}
+    }
+    explain.push(step(
+        None,
+        Some(&j.meta),
+        Step::Rounding {
+            rule: j.rounding,
+            currency: tax,
+        },
+    ));
+
+    // Freight and insurance shown per line: split by goods value so the lines add up exactly.
+    let freight_shown = fx.convert(&freight, wanted, j.rounding, "freight")?;
+    let insurance_shown = fx.convert(&insurance, wanted, j.rounding, "insurance")?;
+    let weights: Vec<Decimal> = goods_shown.iter().map(Money::amount).collect();
+    let split = |total: &Money, field: &str| -> Result<Vec<Money>, QuoteError> {
+        if weights.iter().all(Decimal::is_zero) {
+            total.allocate_evenly(weights.len())
+        } else {
+            total.allocate(&weights)
+        }
+        .map_err(QuoteError::money(field))
+    };
+    let freight_lines = split(&freight_shown, "freight")?;
+    let insurance_lines = split(&insurance_shown, "insurance")?;
+
+    let mut show = Show {
+        fx: &mut fx,
+        tax,
+        wanted,
+        rounding: j.rounding,
+    };
+    let count = Decimal::from(input.lines.len());
+    let mut seen_subheadings: Vec<&str> = Vec::new();
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        let g = goods.get(i).copied().unwrap_or_default();
+        // Freight and insurance pro rata by goods value, at full precision.
+        // Ratio first: amount × g could leave a Decimal's range, the ratio is ≤ 1.
+        let ratio = if goods_total.is_zero() {
+            Decimal::ONE / count
+        } else {
+            g / goods_total
+        };
+        let share = |amount: Decimal| -> Decimal { amount * ratio };
+        let cif = g + share(freight_tax) + share(insurance_tax);
+        let cv = match j.customs_value {
+            CustomsValueBasis::Cif => cif,
+            CustomsValueBasis::Fob => g,
+        };
+        let (cv_shown, cv_assessed) = show.both(cv, (i, "customs_value"))?;
+        explain.push(step(
+            Some(i),
+            Some(&j.meta),
+            Step::CustomsValue {
+                basis: j.customs_value,
+                value: cv_assessed,
+            },
+        ));
+
+        // Duty.
+        let mut duty_rate = None;
+        let mut components = Vec::new();
+        let mut duty_rule = None;
+        let duty = match duty_mode {
+            DutyMode::General => {
+                let rate = tariff::duty_rate(book, pack_index, pack, line, i, date, &mut explain)?;
+                duty_rate = Some(rate.rate);
+                components = rate.components;
+                cv * rate.rate
+            }
+            DutyMode::None => {
+                explain.push(step(
+                    Some(i),
+                    selected.regime.map(|r| &r.meta),
+                    Step::NoDuty,
+                ));
+                Decimal::ZERO
+            }
+            DutyMode::FlatPerSubheading(amount) => {
+                let sub = line.hs.subheading();
+                duty_rule = selected.regime.map(|r| r.meta.clone());
+                if seen_subheadings.contains(&sub) {
+                    Decimal::ZERO
+                } else {
+                    seen_subheadings.push(sub);
+                    let flat = show.assess(amount, (i, "duty"))?;
+                    explain.push(step(
+                        Some(i),
+                        duty_rule.as_ref(),
+                        Step::FlatDuty {
+                            subheading: sub.to_owned(),
+                            amount: flat,
+                        },
+                    ));
+                    amount
+                }
+            }
+        };
+        let (duty_shown, duty_assessed) = show.both(duty, (i, "duty"))?;
+        if let Some(rate) = duty_rate {
+            explain.push(step(
+                Some(i),
+                None,
+                Step::Duty {
+                    rate,
+                    amount: duty_assessed,
+                },
+            ));
+        }
+
+        // Consumption tax and VAT (or a flat rate replacing them).
+        let mut ct = ConsumptionTax {
+            amount: Money::zero(wanted),
+            assessed: Money::zero(tax),
+            kind: None,
+            rate: None,
+            per_litre: None,
+            litres: None,
+            threshold: None,
+            rule: None,
+        };
+        let mut vat_figure = Vat {
+            amount: Money::zero(wanted),
+            assessed: Money::zero(tax),
+            rate: None,
+            rule: None,
+        };
+        let mut flat_rate_tax = None;
+        let mut tax_factor = None;
+        match tax_mode {
+            TaxMode::General { factor } => {
+                if factor != Decimal::ONE {
+                    tax_factor = Some(factor);
+                }
+                let mut ct_full = Decimal::ZERO;
+                if let Some(row) = consumption_tax::find(book, pack_index, pack, line, date) {
+                    let assessment = consumption_tax::assess(row, line, i, cv, duty)?;
+                    ct_full = assessment.amount;
+                    let (shown, assessed) = show.both(ct_full * factor, (i, "consumption_tax"))?;
+                    match &assessment.threshold {
+                        Some(t) if !t.met => explain.push(step(
+                            Some(i),
+                            Some(&row.meta),
+                            Step::BelowThreshold {
+                                price: t.price,
+                                per: t.per,
+                                threshold: t.minimum,
+                            },
+                        )),
+                        _ => explain.push(step(
+                            Some(i),
+                            Some(&row.meta),
+                            Step::ConsumptionTax {
+                                kind: row.kind,
+                                rate: row.rate,
+                                per_litre: row.per_litre,
+                                litres: assessment.litres.unwrap_or_default(),
+                                amount: assessed,
+                            },
+                        )),
+                    }
+                    ct = ConsumptionTax {
+                        amount: shown,
+                        assessed,
+                        kind: Some(row.kind),
+                        rate: Some(row.rate),
+                        per_litre: (!row.per_litre.is_zero()).then_some(row.per_litre),
+                        litres: assessment.litres,
+                        threshold: assessment.threshold,
+                        rule: Some(row.meta.clone()),
+                    };
+                }
+                let row = vat::find(book, pack_index, pack, line, i, input.destination, date)?;
+                // VAT is on the statutory consumption tax; the regime factor applies after.
+                let vat_full = (cv + duty + ct_full) * row.rate;
+                let (shown, assessed) = show.both(vat_full * factor, (i, "vat"))?;
+                explain.push(step(
+                    Some(i),
+                    Some(&row.meta),
+                    Step::Vat {
+                        rate: row.rate,
+                        amount: assessed,
+                    },
+                ));
+                vat_figure = Vat {
+                    amount: shown,
+                    assessed,
+                    rate: Some(row.rate),
+                    rule: Some(row.meta.clone()),
+                };
+            }
+            TaxMode::None => {}
+            TaxMode::FlatRate(rate) => {
+                let (shown, assessed) = show.both(cv * rate, (i, "flat_rate_tax"))?;
+                let rule = selected.regime.map(|r| r.meta.clone());
+                explain.push(step(
+                    Some(i),
+                    rule.as_ref(),
+                    Step::FlatRate {
+                        rate,
+                        amount: assessed,
+                    },
+                ));
+                flat_rate_tax = Some(Figure {
+                    amount: shown,
+                    assessed,
+                    rule,
+                });
+            }
+        }
+        let flat_shown = flat_rate_tax.as_ref().map(|f| f.amount);
+        let flat_assessed = flat_rate_tax.as_ref().map(|f| f.assessed);
+        let total_tax = sum(
+            wanted,
+            [duty_shown, ct.amount, vat_figure.amount]
+                .into_iter()
+                .chain(flat_shown),
+            "total_tax",
+        )?;
+        let total_tax_assessed = sum(
+            tax,
+            [duty_assessed, ct.assessed, vat_figure.assessed]
+                .into_iter()
+                .chain(flat_assessed),
+            "total_tax",
+        )?;
+        let cross_border = selected
+            .regime
+            .filter(|_| tax_factor.is_some())
+            .map(|_| total_tax);
+        lines.push(LineQuote {
+            hs: line.hs,
+            origin: line.origin,
+            goods: goods_shown.get(i).copied().unwrap_or(Money::zero(wanted)),
+            freight: freight_lines.get(i).copied().unwrap_or(Money::zero(wanted)),
+            insurance: insurance_lines
+                .get(i)
+                .copied()
+                .unwrap_or(Money::zero(wanted)),
+            customs_value: Figure {
+                amount: cv_shown,
+                assessed: cv_assessed,
+                rule: Some(j.meta.clone()),
+            },
+            duty: Duty {
+                amount: duty_shown,
+                assessed: duty_assessed,
+                rate: duty_rate,
+                components,
+                rule: duty_rule,
+            },
+            consumption_tax: ct,
+            vat: vat_figure,
+            flat_rate_tax,
+            tax_factor,
+            cross_border_tax: cross_border,
+            total_tax,
+            total_tax_assessed,
+        });
+    }
+
+    // Totals: sums of the lines, so that they always add up.
+    let total =
+        |pick: fn(&LineQuote) -> Money, field: &str| sum(wanted, lines.iter().map(pick), field);
+    let assessed_total =
+        |pick: fn(&LineQuote) -> Money, field: &str| sum(tax, lines.iter().map(pick), field);
+    let charges = input.incoterm.buyer_charges();
+    explain.push(step(
+        None,
+        None,
+        Step::Incoterm {
+            incoterm: input.incoterm,
+            charges,
+        },
+    ));
+    let goods_sum = total(|l| l.goods, "goods")?;
+    let freight_sum = total(|l| l.freight, "freight")?;
+    let insurance_sum = total(|l| l.insurance, "insurance")?;
+    let total_tax = total(|l| l.total_tax, "total_tax")?;
+    let zero = Money::zero(wanted);
+    let landed = sum(
+        wanted,
+        [
+            goods_sum,
+            if charges.freight { freight_sum } else { zero },
+            if charges.insurance {
+                insurance_sum
+            } else {
+                zero
+            },
+            if charges.import_taxes {
+                total_tax
+            } else {
+                zero
+            },
+        ]
+        .into_iter(),
+        "landed",
+    )?;
+    let cross_border_tax = if lines.iter().any(|l| l.cross_border_tax.is_some()) {
+        Some(total(
+            |l| {
+                l.cross_border_tax
+                    .unwrap_or(Money::zero(l.total_tax.currency()))
+            },
+            "cross_border_tax",
+        )?)
+    } else {
+        None
+    };
+    let totals = Totals {
+        goods: goods_sum,
+        freight: freight_sum,
+        insurance: insurance_sum,
+        customs_value: total(|l| l.customs_value.amount, "customs_value")?,
+        duty: total(|l| l.duty.amount, "duty")?,
+        consumption_tax: total(|l| l.consumption_tax.amount, "consumption_tax")?,
+        vat: total(|l| l.vat.amount, "vat")?,
+        flat_rate_tax: total(
+            |l| {
+                l.flat_rate_tax
+                    .as_ref()
+                    .map_or(Money::zero(l.total_tax.currency()), |f| f.amount)
+            },
+            "flat_rate_tax",
+        )?,
+        cross_border_tax,
+        total_tax,
+        landed,
+    };
+    let assessed = AssessedTotals {
+        duty: assessed_total(|l| l.duty.assessed, "duty")?,
+        consumption_tax: assessed_total(|l| l.consumption_tax.assessed, "consumption_tax")?,
+        vat: assessed_total(|l| l.vat.assessed, "vat")?,
+        flat_rate_tax: assessed_total(
+            |l| {
+                l.flat_rate_tax
+                    .as_ref()
+                    .map_or(Money::zero(l.total_tax_assessed.currency()), |f| f.assessed)
+            },
+            "flat_rate_tax",
+        )?,
+        total_tax: assessed_total(|l| l.total_tax_assessed, "total_tax")?,
+    };
+
+    let yearly = yearly_usage(
+        pack.regimes.as_slice(),
+        selected.regime,
+        input,
+        &order,
+        tax,
+        &mut fx,
+        &mut explain,
+    )?;
+    Ok(Quote {
+        date,
+        destination: input.destination,
+        jurisdiction: j.name.clone(),
+        currency: wanted,
+        tax_currency: tax,
+        incoterm: input.incoterm,
+        charged_to_buyer: charges,
+        regime: RegimeDecision {
+            name: selected
+                .regime
+                .map_or_else(|| "general_trade".to_owned(), |r| r.name.clone()),
+            requested: input.regime.clone(),
+            rule: selected.regime.map(|r| r.meta.clone()),
+            full_rates: selected.full_rates,
+            refusals: selected.refusals,
+        },
+        lines,
+        totals,
+        assessed,
+        yearly,
+        rates: fx.used().cloned().collect(),
+        explanation: explain,
+    })
+}
+
+/// The buyer's yearly allowance after this order, where the applied regime has one (or, under
+/// general trade, where the destination has one and prior use was given: it stays unchanged).
+fn yearly_usage(
+    regimes: &[RegimeRow],
+    applied: Option<&RegimeRow>,
+    input: &QuoteInput,
+    order: &Order<'_>,
+    tax: Currency,
+    fx: &mut Fx<'_>,
+    explain: &mut Vec<Explanation>,
+) -> Result<Option<YearlyUsage>, QuoteError> {
+    let counted = applied.filter(|r| r.yearly_limit.is_some());
+    let regime = match counted {
+        Some(r) => r,
+        None => match (
+            &input.yearly_used,
+            regimes
+                .iter()
+                .find(|r| r.yearly_limit.is_some() && r.meta.valid_on(input.date)),
+        ) {
+            (Some(_), Some(r)) => r,
+            _ => return Ok(None),
+        },
+    };
+    let Some(limit) = regime.yearly_limit else {
+        return Ok(None);
+    };
+    let ccy = regime.limit_currency;
+    let before = match &input.yearly_used {
+        Some(used) => fx.convert(used, ccy, RoundingRule::HalfUp, "yearly_used")?,
+        None => {
+            explain.push(step(None, Some(&regime.meta), Step::YearlyAssumedZero));
+            Money::zero(ccy)
+        }
+    };
+    let after = if counted.is_some() {
+        let basis = match regime.value_basis {
+            ValueBasis::Goods => order.goods,
+            ValueBasis::GoodsFreightInsurance => order.goods_freight_insurance,
+        };
+        let value = fx.apply(basis, tax, ccy)?;
+        let value = Money::round(value, ccy, RoundingRule::HalfUp)
+            .map_err(QuoteError::money("yearly_used"))?;
+        before
+            .checked_add(value)
+            .map_err(QuoteError::money("yearly_used"))?
+    } else {
+        before
+    };
+    let limit =
+        Money::round(limit, ccy, RoundingRule::HalfUp).map_err(QuoteError::money("yearly_used"))?;
+    explain.push(step(
+        None,
+        Some(&regime.meta),
+        Step::Yearly {
+            before,
+            after,
+            limit,
+        },
+    ));
+    Ok(Some(YearlyUsage {
+        limit,
+        used_before: before,
+        used_after: after,
+        assumed_zero: input.yearly_used.is_none(),
+        rule: regime.meta.clone(),
+    }))
+}

@@ -1,0 +1,161 @@
+//! The duty rate of a line: the base (MFN, or a provisional rate in force), a preference where the
+//! origin qualifies and proof is given, plus additional duties by origin not suspended.
+
+use rust_decimal::Decimal;
+use time::Date;
+
+use super::error::QuoteError;
+use super::explanation::{Explanation, Step};
+use super::input::QuoteLine;
+use super::output::DutyComponent;
+use super::rule_book::RuleBook;
+use super::rule_pack::{RulePack, TariffCondition, TariffKind, TariffRow};
+
+pub(crate) struct DutyRate {
+    pub(crate) rate: Decimal,
+    pub(crate) components: Vec<DutyComponent>,
+}
+
+fn component(row: &TariffRow, applied: bool) -> DutyComponent {
+    DutyComponent {
+        kind: row.kind,
+        rate: row.rate,
+        applied,
+        rule: row.meta.clone(),
+    }
+}
+
+pub(crate) fn duty_rate(
+    book: &RuleBook,
+    pack_index: usize,
+    pack: &RulePack,
+    line: &QuoteLine,
+    index: usize,
+    date: Date,
+    explain: &mut Vec<Explanation>,
+) -> Result<DutyRate, QuoteError> {
+    let mut mfn: Option<&TariffRow> = None;
+    let mut provisional: Option<&TariffRow> = None;
+    let mut preferential: Option<&TariffRow> = None;
+    let mut unproven: Option<&TariffRow> = None;
+    let mut additional: Vec<&TariffRow> = Vec::new();
+    let mut suspensions: Vec<&TariffRow> = Vec::new();
+    for (_, entry) in book.entries(pack_index, &line.hs) {
+        for row in entry
+            .tariffs
+            .iter()
+            .filter_map(|i| pack.tariffs.get(*i as usize))
+            .filter(|row| row.meta.valid_on(date) && row.applies_to(line.origin))
+        {
+            match row.kind {
+                TariffKind::Mfn => {
+                    mfn.get_or_insert(row);
+                }
+                TariffKind::Provisional => {
+                    provisional.get_or_insert(row);
+                }
+                TariffKind::Preferential => {
+                    let slot = if row.proof_required && !line.preferential_proof {
+                        &mut unproven
+                    } else {
+                        &mut preferential
+                    };
+                    if slot.is_none_or(|best| row.rate < best.rate) {
+                        *slot = Some(row);
+                    }
+                }
+                TariffKind::Additional => {
+                    let condition_met = match row.condition {
+                        None => true,
+                        Some(TariffCondition::OverQuota) => line.over_quota,
+                    };
+                    // The most specific row of a measure wins, and rows come most specific first.
+                    if condition_met && !additional.iter().any(|a| a.measure == row.measure) {
+                        additional.push(row);
+                    }
+                }
+                TariffKind::Suspension => suspensions.push(row),
+            }
+        }
+    }
+    let base = provisional.or(mfn).ok_or_else(|| QuoteError::NoRule {
+        field: format!("lines[{index}].hs"),
+        what: "tariff (MFN)",
+        hs: line.hs.formatted(),
+        jurisdiction: pack.jurisdiction.name.clone(),
+        date,
+    })?;
+    let mut components = Vec::with_capacity(2 + additional.len());
+    let mut push =
+        |step: Step, row: &TariffRow, applied: bool, components: &mut Vec<DutyComponent>| {
+            explain.push(Explanation {
+                line: Some(index),
+                rule: Some(row.meta.clone()),
+                step,
+            });
+            components.push(component(row, applied));
+        };
+    let preference = preferential.filter(|p| p.rate < base.rate);
+    push(
+        Step::BaseTariff {
+            provisional: base.kind == TariffKind::Provisional,
+            rate: base.rate,
+        },
+        base,
+        preference.is_none(),
+        &mut components,
+    );
+    let mut rate = base.rate;
+    if let Some(p) = preference {
+        rate = p.rate;
+        push(
+            Step::Preferential {
+                agreement: p.agreement.clone(),
+                rate: p.rate,
+                applied: true,
+            },
+            p,
+            true,
+            &mut components,
+        );
+    } else if let Some(u) = unproven.filter(|u| u.rate < base.rate) {
+        push(
+            Step::Preferential {
+                agreement: u.agreement.clone(),
+                rate: u.rate,
+                applied: false,
+            },
+            u,
+            false,
+            &mut components,
+        );
+    }
+    for row in additional {
+        match suspensions.iter().find(|s| s.measure == row.measure) {
+            Some(suspension) => {
+                push(
+                    Step::Suspended {
+                        measure: row.measure.clone(),
+                    },
+                    suspension,
+                    true,
+                    &mut components,
+                );
+                components.push(component(row, false));
+            }
+            None => {
+                rate += row.rate;
+                push(
+                    Step::Additional {
+                        measure: row.measure.clone(),
+                        rate: row.rate,
+                    },
+                    row,
+                    true,
+                    &mut components,
+                );
+            }
+        }
+    }
+    Ok(DutyRate { rate, components })
+}
