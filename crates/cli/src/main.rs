@@ -2,6 +2,7 @@
 
 mod demo;
 mod fx;
+mod quote;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -38,8 +39,29 @@ enum Command {
     /// Exchange rates.
     #[command(subcommand)]
     Fx(FxCommand),
+    /// Quote the landed cost of an order given as JSON (a file, or - for standard input).
+    Quote {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        quote: quote::QuoteArgs,
+    },
+    /// Landed-cost rule packs.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Import a rule pack's files over the shipped ones (validated first; all or nothing).
+    Import {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        import: quote::RulesImportArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +178,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             server.run(shutdown_signal()).await.context("serving")
         }
         Command::CreateAdmin(args) => create_admin(args).await,
+        Command::Quote { config, quote } => {
+            let store = open_migrated(&config.load()?).await?;
+            quote::quote(&store, &quote).await
+        }
+        Command::Rules(RulesCommand::Import { config, import }) => {
+            let store = open_migrated(&config.load()?).await?;
+            quote::import_rules(&store, &import).await
+        }
         Command::Fx(FxCommand::Import { config, import }) => {
             let config = config.load()?;
             let store = open_store(&config).await?;
@@ -163,6 +193,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             fx::import(&store, &import).await
         }
     }
+}
+
+async fn open_migrated(config: &Config) -> anyhow::Result<pavilion_store::Store> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrating")?;
+    Ok(store)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

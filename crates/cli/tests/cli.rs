@@ -292,3 +292,98 @@ fn fx_import_is_all_or_nothing_with_line_numbers() {
         "{stderr}"
     );
 }
+
+const QUOTE: &str = r#"{
+  "date": "2026-09-03", "destination": "CN", "incoterm": "DDP", "currency": "CNY",
+  "freight": {"amount": "100.00", "currency": "CNY"},
+  "lines": [{"hs": "0904.21", "origin": "RW", "quantity": {"value": "2", "unit": "kg"},
+             "unit_value": {"amount": "100.00", "currency": "CNY"}}]
+}"#;
+
+fn vat_of(quote: &str) -> serde_json::Value {
+    let quote: serde_json::Value =
+        serde_json::from_str(quote).unwrap_or_else(|e| panic!("{e}: {quote}"));
+    quote["lines"][0]["vat"]["rate"].clone()
+}
+
+#[test]
+fn quote_prints_the_landed_cost_and_imported_rule_packs_change_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("quote.json");
+    std::fs::write(&input, QUOTE).unwrap();
+    let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"landed\""), "{stdout}");
+    assert_eq!(vat_of(&stdout), "0.09");
+
+    // An operator imports a VAT table where spices pay 13%: the next quote uses it.
+    let pack = dir.path().join("cn");
+    std::fs::create_dir(&pack).unwrap();
+    let shipped = include_str!("../../../rules/cn/vat.csv");
+    let changed = shipped
+        .lines()
+        .filter(|l| !l.starts_with("cn-vat-09"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(pack.join("vat.csv"), format!("{changed}\n")).unwrap();
+    let out = pavilion(
+        &["rules", "import", "--pack", "cn", pack.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported rule pack cn (version 1): vat.csv")
+    );
+    let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
+    assert_eq!(vat_of(&String::from_utf8_lossy(&out.stdout)), "0.13");
+
+    // A broken file is refused with its line, and the imported pack stays as it was.
+    std::fs::write(
+        pack.join("vat.csv"),
+        format!("{shipped}cn-vat-bad,09,,not-a-rate,2026-01-01,,x,H,\n"),
+    )
+    .unwrap();
+    let out = pavilion(
+        &["rules", "import", "--pack", "cn", pack.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothing imported") && stderr.contains("vat.csv"),
+        "{stderr}"
+    );
+    let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
+    assert_eq!(vat_of(&String::from_utf8_lossy(&out.stdout)), "0.13");
+}
+
+#[test]
+fn quote_errors_name_the_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.json");
+    std::fs::write(&input, QUOTE.replace("\"0904.21\"", "\"09 04\"")).unwrap();
+    let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 4") && stderr.contains("lines[0].hs"),
+        "{stderr}"
+    );
+
+    std::fs::write(&input, QUOTE.replace("\"CNY\"", "\"JPY\"")).unwrap();
+    let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("currency") && stderr.contains("no exchange rate"),
+        "{stderr}"
+    );
+}

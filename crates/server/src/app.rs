@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::observability;
 use crate::problem::{ApiError, ProblemKind};
 use crate::routes::{self, health};
+use crate::rules::Rules;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -14,7 +15,6 @@ use pavilion_store::sessions::DatabaseSessionStore;
 use pavilion_store::{Store, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,6 +26,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
 pub const SESSION_COOKIE: &str = "pavilion_session";
+/// How often each process checks whether another imported rule packs.
+const RULES_POLL: Duration = Duration::from_secs(5);
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,8 @@ pub enum StartError {
     },
     #[error("database: {0}")]
     Store(#[from] pavilion_store::StoreError),
+    #[error("rule packs: {0}")]
+    Rules(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -84,11 +88,8 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-            metrics: observability::metrics_handle(),
-        };
+        let rules = Rules::load(&store).await.map_err(StartError::Rules)?;
+        let state = AppState::new(store, config, observability::metrics_handle(), rules);
         Ok(Self {
             listener,
             router: router(state.clone()),
@@ -120,6 +121,20 @@ impl Server {
             }
         });
 
+        let (rules, store) = (self.state.rules.clone(), self.state.store.clone());
+        let rules_refresher = tokio::spawn(async move {
+            let mut every = tokio::time::interval(RULES_POLL);
+            loop {
+                every.tick().await;
+                match rules.refresh(&store).await {
+                    Ok(true) => tracing::info!("rule packs changed: rule book rebuilt"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "imported rule packs do not build; keeping the current book")
+                    }
+                }
+            }
+        });
         let (stopping_tx, mut stopping_rx) = watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -144,6 +159,7 @@ impl Server {
             }
         };
         sweeper.abort();
+        rules_refresher.abort();
         self.state.store.close().await;
         result
     }

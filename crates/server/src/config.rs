@@ -28,6 +28,8 @@ pub struct Config {
     pub sign_in: SignInLimits,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace_seconds: u64,
+    /// How long a landed-cost quote may be used at checkout.
+    pub quote_ttl_minutes: i64,
     pub log: LogFormat,
 }
 
@@ -58,6 +60,7 @@ impl Default for Config {
             session_idle_days: 7,
             sign_in: SignInLimits::default(),
             shutdown_grace_seconds: 30,
+            quote_ttl_minutes: 30,
             log: LogFormat::Text,
         }
     }

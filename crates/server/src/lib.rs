@@ -10,6 +10,7 @@ pub mod observability;
 mod pagination;
 pub mod problem;
 pub mod routes;
+pub mod rules;
 pub mod state;
 
 pub use app::{RunningServer, Server};

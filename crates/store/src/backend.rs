@@ -64,6 +64,10 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite only: connections that commit without waiting for the disk (synchronous=NORMAL
+    /// in WAL mode: safe against a crash of the process, not of the machine). Used for records
+    /// that may be lost without harm, such as quotes, which are simply asked for again.
+    ephemeral: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -74,28 +78,17 @@ impl Store {
         DRIVERS.call_once(install_default_drivers);
 
         let backend = Backend::from_url(url)?;
-        let busy_ms = options.sqlite_busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; foreign keys are off by default in
-                        // SQLite; the busy timeout makes competing writers wait instead of failing.
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = FULL;"
-                        );
-                        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)))
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&sqlite_create_if_missing(url))
-            .await?;
-        Ok(Self { pool, backend })
+        let url = sqlite_create_if_missing(url);
+        let pool = pool_with(backend, &url, options.max_connections, options, "FULL").await?;
+        let ephemeral = match backend {
+            Backend::Sqlite => Some(pool_with(backend, &url, 2, options, "NORMAL").await?),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            pool,
+            ephemeral,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -132,7 +125,57 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(ephemeral) = &self.ephemeral {
+            ephemeral.close().await;
+        }
     }
+
+    /// Starts a transaction for records whose loss in a machine crash is harmless (see
+    /// `ephemeral`); on PostgreSQL the commit does not wait for the WAL flush.
+    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Transaction<'static, Any>> {
+        match (&self.ephemeral, self.backend) {
+            (Some(pool), _) => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+            (None, _) => {
+                let mut tx = self.pool.begin().await?;
+                if self.backend == Backend::Postgres {
+                    sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(tx)
+            }
+        }
+    }
+}
+
+async fn pool_with(
+    backend: Backend,
+    url: &str,
+    max_connections: u32,
+    options: &StoreOptions,
+    synchronous: &'static str,
+) -> StoreResult<AnyPool> {
+    let busy_ms = options.sqlite_busy_timeout.as_millis();
+    Ok(AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers run beside the writer; foreign keys are off by default in
+                    // SQLite; the busy timeout makes competing writers wait instead of failing.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = {synchronous};"
+                    );
+                    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)))
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
 }
 
 /// SQLite opens read-write but will not create the file unless told to.

@@ -43,6 +43,8 @@ impl Store {
             input: input.clone(),
             output: output.clone(),
         };
+        // A quote lost in a machine crash is asked for again; nothing is charged from it alone.
+        let mut tx = self.begin_ephemeral().await?;
         sqlx::query(
             "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -52,8 +54,9 @@ impl Store {
         .bind(created_by.map(|u| u.to_string()))
         .bind(input.to_string())
         .bind(output.to_string())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(quote)
     }
 

@@ -144,3 +144,33 @@ impl<P: Permission> FromRequestParts<AppState> for Caller<P> {
         })
     }
 }
+
+/// `Option<Caller>`: `None` for an anonymous request; credentials that are present but bad are
+/// still refused (401), so a typo in a token is not silently ignored.
+impl<P: Permission> axum::extract::OptionalFromRequestParts<AppState> for Caller<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map(Some);
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| ApiError::internal(&msg))?;
+        let signed_in: Option<Uuid> = session
+            .get(SESSION_USER_KEY)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if signed_in.is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}

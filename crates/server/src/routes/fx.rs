@@ -63,6 +63,7 @@ pub async fn import_rates(
         .store
         .import_rates(&admin.audit(), &parsed.rates, |_| {})
         .await?;
+    state.forget_rates();
     Ok(axum::Json(ImportSummary {
         imported,
         skipped_columns: parsed.skipped_columns,

@@ -11,6 +11,7 @@ pub mod membership;
 pub mod organisations;
 pub mod pavilions;
 pub mod programmes;
+pub mod quotes;
 pub mod tokens;
 pub mod training;
 pub mod users;
@@ -43,6 +44,7 @@ use utoipa_axum::routes;
         (name = "pavilions", description = "Country pavilions"),
         (name = "training", description = "Courses, cohorts and enrollments"),
         (name = "fx", description = "Exchange rates by day"),
+        (name = "quotes", description = "Landed-cost quotes: duties, taxes, freight and insurance before the buyer pays"),
         (name = "market access", description = "Which HS lines may go where, from when, under which requirements"),
     )
 )]
@@ -118,4 +120,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(market_access::put_rule))
         .routes(routes!(market_access::delete_rule))
         .routes(routes!(market_access::check))
+        .routes(routes!(quotes::create_quote))
+        .routes(routes!(quotes::get_quote))
 }

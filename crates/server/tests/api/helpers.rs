@@ -105,6 +105,11 @@ impl TestApp {
         (format!("http://{}", server.addr), server)
     }
 
+    /// A second connection pool on the same database, as another process would have.
+    pub async fn db_store(&self) -> Store {
+        self.db.store().await
+    }
+
     /// POSTs JSON with the client and returns the status and body.
     pub async fn post(&self, client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
         let res = client

@@ -11,4 +11,5 @@ mod market_access;
 mod operations;
 mod organisations;
 mod programmes;
+mod quotes;
 mod tokens;
