@@ -4,6 +4,7 @@
 //! property-tested in isolation and reused by the store, the server and the command line alike.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod country;
 pub mod fx;
 pub mod hs;

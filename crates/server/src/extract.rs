@@ -106,11 +106,11 @@ pub fn file_problem(errors: pavilion_domain::fx::FileErrors) -> ApiError {
         format!("{} bad line(s); nothing was imported", errors.0.len()),
     )
     .with_field("body");
-    e.line_errors = errors
+    e.issues = errors
         .0
         .into_iter()
-        .map(|r| crate::problem::LineError {
-            line: r.line,
+        .map(|r| crate::problem::FieldIssue {
+            line: Some(r.line),
             field: r.field,
             message: r.message,
         })

@@ -96,15 +96,17 @@ pub struct Problem {
     /// The offending input, as a dotted path into the request body or a parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// For uploaded files: every bad line, with its number and field.
+    /// Every problem found, when there are several: each names its field (and, for uploaded
+    /// files, its line).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<LineError>,
+    pub errors: Vec<FieldIssue>,
 }
 
-/// One bad line of an uploaded file.
+/// One of several problems with the input.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LineError {
-    pub line: u64,
+pub struct FieldIssue {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     pub field: String,
     pub message: String,
 }
@@ -116,7 +118,7 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds the client should wait, for 429 and 503.
     pub retry_after: Option<u64>,
-    pub line_errors: Vec<LineError>,
+    pub issues: Vec<FieldIssue>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -128,7 +130,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             retry_after: None,
-            line_errors: Vec::new(),
+            issues: Vec::new(),
         }
     }
 
@@ -161,6 +163,14 @@ impl ApiError {
         )
     }
 
+    /// A 422 listing every problem; `field` names the first.
+    pub fn issues(detail: impl Into<String>, issues: Vec<FieldIssue>) -> Self {
+        let mut e = Self::new(ProblemKind::InvalidField, detail);
+        e.field = issues.first().map(|i| i.field.clone());
+        e.issues = issues;
+        e
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             type_: format!("/problems/{}", self.kind.slug()),
@@ -168,7 +178,7 @@ impl ApiError {
             status: self.kind.status().as_u16(),
             detail: self.detail.clone(),
             field: self.field.clone(),
-            errors: self.line_errors.clone(),
+            errors: self.issues.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 mod backend;
+pub mod catalogue;
 mod error;
 pub mod events;
 pub mod fx;

@@ -27,6 +27,7 @@ pub struct Pavilion {
     pub approved_exporters: u32,
     pub launched_at: Option<Timestamp>,
     pub featured_sellers: Vec<Uuid>,
+    pub featured_products: Vec<Uuid>,
     pub version: i64,
 }
 
@@ -101,6 +102,12 @@ async fn hydrate(tx: &mut Transaction<'static, Any>, row: PavilionRow) -> StoreR
     .bind(row.id.clone())
     .fetch_all(&mut **tx)
     .await?;
+    let products: Vec<(String,)> = sqlx::query_as(
+        "SELECT product_id FROM pavilion_featured_products WHERE pavilion_id = $1 ORDER BY position",
+    )
+    .bind(row.id.clone())
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(Pavilion {
         id: uuid(T, &row.id)?,
         country,
@@ -116,6 +123,10 @@ async fn hydrate(tx: &mut Transaction<'static, Any>, row: PavilionRow) -> StoreR
             .transpose()
             .map_err(bad)?,
         featured_sellers: featured
+            .into_iter()
+            .map(|(s,)| uuid(T, &s))
+            .collect::<StoreResult<_>>()?,
+        featured_products: products
             .into_iter()
             .map(|(s,)| uuid(T, &s))
             .collect::<StoreResult<_>>()?,
@@ -311,6 +322,69 @@ impl Store {
                 entity_id: before.id.to_string(),
                 before: Some(&before.featured_sellers),
                 after: Some(&after.featured_sellers),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+impl Store {
+    /// Replaces the featured products; each must be on sale, from the pavilion's country, and
+    /// sold by an exporter approved for the pavilion.
+    pub async fn feature_products(
+        &self,
+        ctx: &AuditContext,
+        slug: &str,
+        products: &[Uuid],
+    ) -> StoreResult<Pavilion> {
+        let mut tx = self.begin_write().await?;
+        let before = pavilion_in(&mut tx, slug).await?;
+        for (i, product) in products.iter().enumerate() {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM products p \
+                 JOIN seller_applications a ON a.seller_id = p.seller_id AND a.status = 'approved' \
+                 JOIN application_channels c ON c.application_id = a.id AND c.channel = $2 \
+                 WHERE p.id = $1 AND p.origin = $3 AND p.archived_at IS NULL",
+            )
+            .bind(product.to_string())
+            .bind(before.channel.as_str())
+            .bind(before.country.code())
+            .fetch_one(&mut *tx)
+            .await?;
+            if n == 0 {
+                return Err(StoreError::Rule {
+                    field: "product_ids",
+                    detail: format!(
+                        "product {product} (item {i}) is not on sale from an approved exporter of this pavilion"
+                    ),
+                });
+            }
+        }
+        sqlx::query("DELETE FROM pavilion_featured_products WHERE pavilion_id = $1")
+            .bind(before.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for (i, product) in products.iter().enumerate() {
+            sqlx::query("INSERT INTO pavilion_featured_products (pavilion_id, product_id, position) VALUES ($1, $2, $3)")
+                .bind(before.id.to_string())
+                .bind(product.to_string())
+                .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::on_unique("product_ids"))?;
+        }
+        let after = pavilion_in(&mut tx, slug).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "pavilion.feature_products",
+                entity_type: "pavilion",
+                entity_id: before.id.to_string(),
+                before: Some(&before.featured_products),
+                after: Some(&after.featured_products),
             },
         )
         .await?;

@@ -10,6 +10,7 @@ pub mod market_access;
 pub mod membership;
 pub mod organisations;
 pub mod pavilions;
+pub mod products;
 pub mod programmes;
 pub mod quotes;
 pub mod tokens;
@@ -44,6 +45,7 @@ use utoipa_axum::routes;
         (name = "pavilions", description = "Country pavilions"),
         (name = "training", description = "Courses, cohorts and enrollments"),
         (name = "fx", description = "Exchange rates by day"),
+        (name = "catalogue", description = "Sellers' products"),
         (name = "quotes", description = "Landed-cost quotes: duties, taxes, freight and insurance before the buyer pays"),
         (name = "market access", description = "Which HS lines may go where, from when, under which requirements"),
     )
@@ -107,6 +109,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(pavilions::get_pavilion))
         .routes(routes!(pavilions::feature))
+        .routes(routes!(pavilions::feature_products))
+        .routes(routes!(products::create_product))
+        .routes(routes!(
+            products::get_product,
+            products::update_product,
+            products::archive_product
+        ))
+        .routes(routes!(products::seller_products))
         .routes(routes!(training::create_course))
         .routes(routes!(training::create_cohort))
         .routes(routes!(training::enroll))

@@ -64,7 +64,7 @@ fn with_etag(status: StatusCode, org: Organisation) -> Response {
 }
 
 /// The version an `If-Match` header demands; `None` when absent or `*`.
-fn expected_version(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+pub(crate) fn expected_version(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

@@ -42,6 +42,12 @@ pub struct FeatureRequest {
     pub seller_ids: Vec<Uuid>,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureProductsRequest {
+    pub product_ids: Vec<Uuid>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PavilionView {
     pub id: Uuid,
@@ -60,6 +66,7 @@ pub struct PavilionView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub launched_at: Option<pavilion_store::Timestamp>,
     pub featured_sellers: Vec<Uuid>,
+    pub featured_products: Vec<Uuid>,
 }
 
 impl From<Pavilion> for PavilionView {
@@ -80,6 +87,7 @@ impl From<Pavilion> for PavilionView {
             threshold: p.threshold,
             launched_at: p.launched_at,
             featured_sellers: p.featured_sellers,
+            featured_products: p.featured_products,
         }
     }
 }
@@ -224,6 +232,37 @@ pub async fn feature(
         .map_err(|e| match e {
             StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
             StoreError::Conflict { field } => ApiError::invalid(field, "a seller is listed twice"),
+            other => other.into(),
+        })?;
+    Ok(axum::Json(pavilion.into()))
+}
+
+/// Choose the pavilion's featured products (on sale, from approved exporters of the pavilion).
+#[utoipa::path(put, path = "/pavilions/{slug}/featured-products", tag = "pavilions", request_body = FeatureProductsRequest,
+    params(("slug" = String, Path)),
+    description = "Permission: administrators and agency officers of the pavilion's country.",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = PavilionView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn feature_products(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(req): ApiJson<FeatureProductsRequest>,
+) -> ApiResult<axum::Json<PavilionView>> {
+    let pavilion = state.store.pavilion(&slug).await?;
+    if !curates(&caller, pavilion.country) {
+        return Err(ApiError::forbidden(
+            "only the country's agency officers or administrators curate its pavilion",
+        ));
+    }
+    let pavilion = state
+        .store
+        .feature_products(&caller.audit(), &slug, &req.product_ids)
+        .await
+        .map_err(|e| match e {
+            StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
+            StoreError::Conflict { field } => ApiError::invalid(field, "a product is listed twice"),
             other => other.into(),
         })?;
     Ok(axum::Json(pavilion.into()))

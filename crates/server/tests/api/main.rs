@@ -10,6 +10,7 @@ mod fx;
 mod market_access;
 mod operations;
 mod organisations;
+mod products;
 mod programmes;
 mod quotes;
 mod tokens;

@@ -1,0 +1,125 @@
+use crate::helpers::*;
+use pavilion_store::on_both_backends;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+fn longan() -> Value {
+    json!({
+        "kind": "goods", "original_locale": "en",
+        "titles": {"en": "Fresh Pailin longan, 5 kg box", "zh-CN": "柬埔寨拜林龙眼 5公斤装"},
+        "descriptions": {"en": "Hand-picked, cold chain from the packhouse."},
+        "hs": "0810.90.30", "origin": "KH", "unit": "piece", "weight_kg_per_unit": "5", "cold_chain": true,
+        "shelf_life_days": 21,
+        "retail_price": {"amount": "18.00", "currency": "USD"},
+        "wholesale": {"moq": "100", "tiers": [
+            {"min_quantity": "100", "unit_price": {"amount": "12.00", "currency": "USD"}},
+            {"min_quantity": "1000", "unit_price": {"amount": "10.50", "currency": "USD"}}]},
+        "stock": 500, "category_id": null
+    })
+}
+
+on_both_backends! {
+    async fn sellers_list_and_edit_their_own_products(app: TestApp) {
+        let (seller, account) = app.seller("dara@pailin.test", "KH").await;
+        let res = seller.post(app.url("/products")).json(&longan()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        assert_eq!(res.headers()["etag"], "\"1\"");
+        let product: Value = res.json().await.unwrap();
+        let id = product["id"].as_str().unwrap();
+        assert_eq!(product["titles"]["zh-CN"], "柬埔寨拜林龙眼 5公斤装");
+        assert_eq!(product["stock"], 500);
+
+        let public: Value = reqwest::get(app.url(&format!("/products/{id}"))).await.unwrap().json().await.unwrap();
+        assert_eq!(public["hs"], "08109030");
+        let seller_id = account["organisation"]["id"].as_str().unwrap();
+        let page: Value = reqwest::get(app.url(&format!("/organisations/{seller_id}/products"))).await.unwrap().json().await.unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+
+        let mut edited = longan();
+        edited["stock"] = json!(420);
+        let res = seller.put(app.url(&format!("/products/{id}"))).header("If-Match", "\"1\"").json(&edited).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let res = seller.put(app.url(&format!("/products/{id}"))).header("If-Match", "\"1\"").json(&edited).send().await.unwrap();
+        expect_problem(res, StatusCode::PRECONDITION_FAILED, None).await;
+
+        let (other, _) = app.seller("other@mango.test", "KH").await;
+        let res = other.put(app.url(&format!("/products/{id}"))).json(&edited).send().await.unwrap();
+        expect_problem(res, StatusCode::FORBIDDEN, None).await;
+        let res = other.delete(app.url(&format!("/products/{id}"))).send().await.unwrap();
+        expect_problem(res, StatusCode::FORBIDDEN, None).await;
+        let (consumer, _) = app.consumer("c@products.test").await;
+        let res = consumer.post(app.url("/products")).json(&longan()).send().await.unwrap();
+        expect_problem(res, StatusCode::FORBIDDEN, None).await;
+
+        let res = seller.delete(app.url(&format!("/products/{id}"))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let events = app.store.events_about("product", id).await.unwrap();
+        assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["product.changed"; 3]);
+        assert_eq!(events[2].payload["archived"], true);
+    }
+
+    async fn bad_products_get_every_problem_named(app: TestApp) {
+        let (seller, _) = app.seller("bad@pailin.test", "KH").await;
+        let mut bad = longan();
+        bad["titles"]["fr"] = json!("x".repeat(201));
+        bad["wholesale"]["moq"] = json!("0");
+        bad["wholesale"]["tiers"] = json!([
+            {"min_quantity": "1000", "unit_price": {"amount": "10.50", "currency": "USD"}},
+            {"min_quantity": "100", "unit_price": {"amount": "12.00", "currency": "USD"}}]);
+        bad.as_object_mut().unwrap().remove("stock");
+        let res = seller.post(app.url("/products")).json(&bad).send().await.unwrap();
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("titles.fr")).await;
+        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["titles.fr", "wholesale.moq", "wholesale.tiers[0].min_quantity", "wholesale.tiers[1].min_quantity", "stock"]);
+
+        let yesterday = (OffsetDateTime::now_utc().date() - Duration::days(1)).to_string();
+        let tour = json!({
+            "kind": "travel_package", "original_locale": "en", "titles": {"en": "Gorilla trek"},
+            "hs": "9999.00", "origin": "RW", "unit": "seat",
+            "retail_price": {"amount": "1500.00", "currency": "USD"},
+            "departures": [{"date": yesterday, "seats": 8}], "shelf_life_days": null, "wholesale": null, "stock": null, "category_id": null
+        });
+        let res = seller.post(app.url("/products")).json(&tour).send().await.unwrap();
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("departures[0].date")).await;
+        assert!(problem["detail"].as_str().unwrap().contains("1 problem"));
+
+        let mut shape = longan();
+        shape["hs"] = json!("0810.9");
+        let res = seller.post(app.url("/products")).json(&shape).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("hs")).await;
+        let mut over_precise = longan();
+        over_precise["retail_price"]["amount"] = json!("18.001");
+        let res = seller.post(app.url("/products")).json(&over_precise).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("retail_price")).await;
+    }
+
+    async fn pavilions_feature_products_of_their_approved_exporters(app: TestApp) {
+        let admin = app.admin().await;
+        let (status, pavilion) = app.post(&admin, "/pavilions", json!({"country": "KH", "channel": "retail", "title": "Cambodia", "threshold": 5})).await;
+        assert_eq!(status, StatusCode::CREATED, "{pavilion}");
+        assert_eq!(pavilion["featured_products"], json!([]));
+        let (seller, _) = app.seller("feat@pailin.test", "KH").await;
+        let (_, product) = app.post(&seller, "/products", longan()).await;
+        let id = product["id"].as_str().unwrap();
+        // Not yet an approved exporter: refused.
+        let res = admin.put(app.url("/pavilions/kh-retail/featured-products")).json(&json!({"product_ids": [id]})).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("product_ids")).await;
+        // Approve the seller under a programme, then feature the product.
+        let officer = app.officer("officer@feat.test", "KH").await;
+        let (_, plan) = app.post(&admin, "/membership-plans", json!({"tier": "basic", "name": "Basic", "annual_fee": {"amount": "100.00", "currency": "USD"}, "wholesale_access": false})).await;
+        let today = OffsetDateTime::now_utc().date();
+        let (_, programme) = app.post(&officer, "/programmes", json!({"title": "P", "starts_on": (today - Duration::days(1)).to_string(), "ends_on": (today + Duration::days(365)).to_string()})).await;
+        let (_, application) = app.post(&seller, &format!("/programmes/{}/applications", programme["id"].as_str().unwrap()), json!({
+            "plan_id": plan["id"], "registration_number": "R", "address": "A", "channels": ["retail"]})).await;
+        let aid = application["id"].as_str().unwrap();
+        for status in ["verified", "approved"] {
+            let (s, _) = app.post(&officer, &format!("/applications/{aid}/decisions"), json!({"status": status, "reason": "ok"})).await;
+            assert_eq!(s, StatusCode::OK);
+        }
+        let res = officer.put(app.url("/pavilions/kh-retail/featured-products")).json(&json!({"product_ids": [id]})).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let pav: Value = res.json().await.unwrap();
+        assert_eq!(pav["featured_products"], json!([id]));
+    }
+}

@@ -1,0 +1,298 @@
+//! Products. Each change is published on the outbox (`product.changed`) in its transaction, so
+//! every process's search index can follow the catalogue without missing a change.
+
+use crate::audit::{self, AuditContext, Change};
+use crate::values::{date_text, parse_date, uuid};
+use crate::{Store, StoreError, StoreResult, Timestamp, events};
+use pavilion_domain::catalogue::{Departure, ProductDraft};
+use serde::Serialize;
+use sqlx::{Any, FromRow, Transaction};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepartureSeats {
+    #[serde(flatten)]
+    pub departure: Departure,
+    pub seats_left: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Product {
+    pub id: Uuid,
+    pub seller_id: Uuid,
+    #[serde(flatten)]
+    pub draft: ProductDraft,
+    pub departure_seats: Vec<DepartureSeats>,
+    pub archived: bool,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(FromRow)]
+struct ProductRow {
+    id: String,
+    seller_id: String,
+    body: String,
+    stock: Option<i64>,
+    archived_at: Option<String>,
+    version: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+const T: &str = "products";
+const COLUMNS: &str = "id, seller_id, body, stock, archived_at, version, created_at, updated_at";
+
+fn bad(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(T, e)
+}
+
+/// The JSON kept in `body`: the draft without what has columns of its own.
+fn body(draft: &ProductDraft) -> StoreResult<String> {
+    let stripped = ProductDraft {
+        stock: None,
+        departures: Vec::new(),
+        ..draft.clone()
+    };
+    serde_json::to_string(&stripped).map_err(bad)
+}
+
+async fn hydrate(tx: &mut Transaction<'static, Any>, r: ProductRow) -> StoreResult<Product> {
+    let mut draft: ProductDraft = serde_json::from_str(&r.body).map_err(bad)?;
+    draft.stock = r.stock.map(|s| u32::try_from(s).map_err(bad)).transpose()?;
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT date, seats, seats_sold FROM departures WHERE product_id = $1 ORDER BY date",
+    )
+    .bind(r.id.clone())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut departure_seats = Vec::with_capacity(rows.len());
+    for (date, seats, sold) in rows {
+        let departure = Departure {
+            date: parse_date(T, &date)?,
+            seats: u32::try_from(seats).map_err(bad)?,
+        };
+        draft.departures.push(departure);
+        departure_seats.push(DepartureSeats {
+            departure,
+            seats_left: u32::try_from(seats - sold).map_err(bad)?,
+        });
+    }
+    Ok(Product {
+        id: uuid(T, &r.id)?,
+        seller_id: uuid(T, &r.seller_id)?,
+        draft,
+        departure_seats,
+        archived: r.archived_at.is_some(),
+        version: r.version,
+        created_at: Timestamp::from_stored(&r.created_at).map_err(bad)?,
+        updated_at: Timestamp::from_stored(&r.updated_at).map_err(bad)?,
+    })
+}
+
+pub(crate) async fn product_in(
+    tx: &mut Transaction<'static, Any>,
+    id: Uuid,
+) -> StoreResult<Product> {
+    let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1");
+    let row: Option<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    hydrate(tx, row.ok_or(StoreError::NotFound { entity: "product" })?).await
+}
+
+async fn write_departures(
+    tx: &mut Transaction<'static, Any>,
+    id: Uuid,
+    departures: &[Departure],
+) -> StoreResult<()> {
+    for d in departures {
+        // Seats already sold stay sold; the CHECK refuses cutting seats below them.
+        sqlx::query(
+            "INSERT INTO departures (product_id, date, seats, seats_sold) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (product_id, date) DO UPDATE SET seats = excluded.seats",
+        )
+        .bind(id.to_string())
+        .bind(date_text(d.date))
+        .bind(i64::from(d.seats))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_check_violation() => StoreError::Rule {
+                field: "departures",
+                detail: format!(
+                    "the departure of {} has sold more seats than {}",
+                    d.date, d.seats
+                ),
+            },
+            _ => StoreError::Database(e),
+        })?;
+    }
+    Ok(())
+}
+
+async fn publish_change(tx: &mut Transaction<'static, Any>, product: &Product) -> StoreResult<()> {
+    let payload = serde_json::json!({"product_id": product.id, "version": product.version, "archived": product.archived});
+    events::publish(
+        tx,
+        "product.changed",
+        "product",
+        &product.id.to_string(),
+        &payload,
+    )
+    .await
+}
+
+impl Store {
+    pub async fn create_product(
+        &self,
+        ctx: &AuditContext,
+        seller_id: Uuid,
+        draft: &ProductDraft,
+    ) -> StoreResult<Product> {
+        let id = Uuid::now_v7();
+        let now = Timestamp::now().to_stored();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO products (id, seller_id, kind, origin, hs, body, stock, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+        )
+        .bind(id.to_string())
+        .bind(seller_id.to_string())
+        .bind(draft.kind.as_str())
+        .bind(draft.origin.code())
+        .bind(draft.hs.digits().to_owned())
+        .bind(body(draft)?)
+        .bind(draft.stock.map(i64::from))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        write_departures(&mut tx, id, &draft.departures).await?;
+        let product = product_in(&mut tx, id).await?;
+        publish_change(&mut tx, &product).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "product.create",
+                entity_type: "product",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(&product),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(product)
+    }
+
+    pub async fn product(&self, id: Uuid) -> StoreResult<Product> {
+        let mut tx = self.pool().begin().await?;
+        let p = product_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Replaces a product's description, refusing if it changed since `expected_version`.
+    pub async fn update_product(
+        &self,
+        ctx: &AuditContext,
+        id: Uuid,
+        expected_version: Option<i64>,
+        draft: &ProductDraft,
+    ) -> StoreResult<Product> {
+        let mut tx = self.begin_write().await?;
+        let before = product_in(&mut tx, id).await?;
+        let version = expected_version.unwrap_or(before.version);
+        let updated = sqlx::query(
+            "UPDATE products SET kind = $1, origin = $2, hs = $3, body = $4, stock = $5, version = version + 1, \
+             updated_at = $6 WHERE id = $7 AND version = $8",
+        )
+        .bind(draft.kind.as_str())
+        .bind(draft.origin.code())
+        .bind(draft.hs.digits().to_owned())
+        .bind(body(draft)?)
+        .bind(draft.stock.map(i64::from))
+        .bind(Timestamp::now().to_stored())
+        .bind(id.to_string())
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::VersionMismatch {
+                entity: "product",
+                current: before.version,
+            });
+        }
+        write_departures(&mut tx, id, &draft.departures).await?;
+        let after = product_in(&mut tx, id).await?;
+        publish_change(&mut tx, &after).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "product.update",
+                entity_type: "product",
+                entity_id: id.to_string(),
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Takes a product off sale (it stays for orders and statistics that name it).
+    pub async fn archive_product(&self, ctx: &AuditContext, id: Uuid) -> StoreResult<Product> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE products SET archived_at = COALESCE(archived_at, $1), version = version + 1 WHERE id = $2")
+            .bind(Timestamp::now().to_stored())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let product = product_in(&mut tx, id).await?;
+        publish_change(&mut tx, &product).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            Change {
+                action: "product.archive",
+                entity_type: "product",
+                entity_id: id.to_string(),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(product)
+    }
+
+    /// A seller's products in creation order.
+    pub async fn products_of(
+        &self,
+        seller_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Product>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM products WHERE seller_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        );
+        let mut tx = self.pool().begin().await?;
+        let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(seller_id.to_string())
+            .bind(after.map(|u| u.to_string()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(hydrate(&mut tx, r).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
