@@ -276,61 +276,10 @@ impl Store {
         slug: &str,
         sellers: &[Uuid],
     ) -> StoreResult<Pavilion> {
-        let mut tx = self.begin_write().await?;
-        let before = pavilion_in(&mut tx, slug).await?;
-        for (i, seller) in sellers.iter().enumerate() {
-            let (n,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM seller_applications a \
-                 JOIN application_channels c ON c.application_id = a.id \
-                 JOIN organisations o ON o.id = a.seller_id \
-                 WHERE a.seller_id = $1 AND a.status = 'approved' AND c.channel = $2 AND o.country = $3",
-            )
-            .bind(seller.to_string())
-            .bind(before.channel.as_str())
-            .bind(before.country.code())
-            .fetch_one(&mut *tx)
-            .await?;
-            if n == 0 {
-                return Err(StoreError::Rule {
-                    field: "seller_ids",
-                    detail: format!(
-                        "seller {seller} (item {i}) is not an approved exporter of this pavilion"
-                    ),
-                });
-            }
-        }
-        sqlx::query("DELETE FROM pavilion_featured_sellers WHERE pavilion_id = $1")
-            .bind(before.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        for (i, seller) in sellers.iter().enumerate() {
-            sqlx::query("INSERT INTO pavilion_featured_sellers (pavilion_id, seller_id, position) VALUES ($1, $2, $3)")
-                .bind(before.id.to_string())
-                .bind(seller.to_string())
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::on_unique("seller_ids"))?;
-        }
-        let after = pavilion_in(&mut tx, slug).await?;
-        audit::record(
-            &mut tx,
-            ctx,
-            Change {
-                action: "pavilion.feature_sellers",
-                entity_type: "pavilion",
-                entity_id: before.id.to_string(),
-                before: Some(&before.featured_sellers),
-                after: Some(&after.featured_sellers),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        self.replace_featured(ctx, slug, Featured::Sellers, sellers)
+            .await
     }
-}
 
-impl Store {
     /// Replaces the featured products; each must be on sale, from the pavilion's country, and
     /// sold by an exporter approved for the pavilion.
     pub async fn feature_products(
@@ -339,57 +288,134 @@ impl Store {
         slug: &str,
         products: &[Uuid],
     ) -> StoreResult<Pavilion> {
+        self.replace_featured(ctx, slug, Featured::Products, products)
+            .await
+    }
+
+    async fn replace_featured(
+        &self,
+        ctx: &AuditContext,
+        slug: &str,
+        what: Featured,
+        ids: &[Uuid],
+    ) -> StoreResult<Pavilion> {
         let mut tx = self.begin_write().await?;
         let before = pavilion_in(&mut tx, slug).await?;
-        for (i, product) in products.iter().enumerate() {
-            let (n,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM products p \
-                 JOIN seller_applications a ON a.seller_id = p.seller_id AND a.status = 'approved' \
-                 JOIN application_channels c ON c.application_id = a.id AND c.channel = $2 \
-                 WHERE p.id = $1 AND p.origin = $3 AND p.archived_at IS NULL",
-            )
-            .bind(product.to_string())
-            .bind(before.channel.as_str())
-            .bind(before.country.code())
-            .fetch_one(&mut *tx)
-            .await?;
+        for (i, id) in ids.iter().enumerate() {
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(what.eligible_sql()))
+                .bind(id.to_string())
+                .bind(before.channel.as_str())
+                .bind(before.country.code())
+                .fetch_one(&mut *tx)
+                .await?;
             if n == 0 {
                 return Err(StoreError::Rule {
-                    field: "product_ids",
-                    detail: format!(
-                        "product {product} (item {i}) is not on sale from an approved exporter of this pavilion"
-                    ),
+                    field: what.field(),
+                    detail: format!("{id} (item {i}) {}", what.not_eligible()),
                 });
             }
         }
-        sqlx::query("DELETE FROM pavilion_featured_products WHERE pavilion_id = $1")
-            .bind(before.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        for (i, product) in products.iter().enumerate() {
-            sqlx::query("INSERT INTO pavilion_featured_products (pavilion_id, product_id, position) VALUES ($1, $2, $3)")
+        let table = what.table();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE pavilion_id = $1"
+        )))
+        .bind(before.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let insert = format!(
+            "INSERT INTO {table} (pavilion_id, {}, position) VALUES ($1, $2, $3)",
+            what.column()
+        );
+        for (i, id) in ids.iter().enumerate() {
+            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
                 .bind(before.id.to_string())
-                .bind(product.to_string())
+                .bind(id.to_string())
                 .bind(i64::try_from(i).unwrap_or(i64::MAX))
                 .execute(&mut *tx)
                 .await
-                .map_err(StoreError::on_unique("product_ids"))?;
+                .map_err(StoreError::on_unique(what.field()))?;
         }
         let after = pavilion_in(&mut tx, slug).await?;
+        let (before_ids, after_ids) = match what {
+            Featured::Sellers => (&before.featured_sellers, &after.featured_sellers),
+            Featured::Products => (&before.featured_products, &after.featured_products),
+        };
         audit::record(
             &mut tx,
             ctx,
             Change {
-                action: "pavilion.feature_products",
+                action: what.action(),
                 entity_type: "pavilion",
                 entity_id: before.id.to_string(),
-                before: Some(&before.featured_products),
-                after: Some(&after.featured_products),
+                before: Some(before_ids),
+                after: Some(after_ids),
             },
         )
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+/// What a pavilion features, and who qualifies.
+#[derive(Clone, Copy)]
+enum Featured {
+    Sellers,
+    Products,
+}
+
+impl Featured {
+    fn table(self) -> &'static str {
+        match self {
+            Featured::Sellers => "pavilion_featured_sellers",
+            Featured::Products => "pavilion_featured_products",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Featured::Sellers => "seller_id",
+            Featured::Products => "product_id",
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Featured::Sellers => "seller_ids",
+            Featured::Products => "product_ids",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Featured::Sellers => "pavilion.feature_sellers",
+            Featured::Products => "pavilion.feature_products",
+        }
+    }
+
+    fn not_eligible(self) -> &'static str {
+        match self {
+            Featured::Sellers => "is not an approved exporter of this pavilion",
+            Featured::Products => "is not on sale from an approved exporter of this pavilion",
+        }
+    }
+
+    /// Counts the rows that make $1 eligible for a pavilion of channel $2 and country $3.
+    fn eligible_sql(self) -> &'static str {
+        match self {
+            Featured::Sellers => {
+                "SELECT COUNT(*) FROM seller_applications a \
+                 JOIN application_channels c ON c.application_id = a.id \
+                 JOIN organisations o ON o.id = a.seller_id \
+                 WHERE a.seller_id = $1 AND a.status = 'approved' AND c.channel = $2 AND o.country = $3"
+            }
+            Featured::Products => {
+                "SELECT COUNT(*) FROM products p \
+                 JOIN seller_applications a ON a.seller_id = p.seller_id AND a.status = 'approved' \
+                 JOIN application_channels c ON c.application_id = a.id AND c.channel = $2 \
+                 WHERE p.id = $1 AND p.origin = $3 AND p.archived_at IS NULL"
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use pavilion_domain::programmes::{
 };
 use pavilion_domain::text::Name;
 use pavilion_domain::{Country, Currency, Money};
+use pavilion_store::accounts::Organisation;
 use pavilion_store::programmes::{NewProgramme, NewSponsorship, NewTarget, Programme, StoredTerm};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -258,40 +259,30 @@ fn target(i: usize, t: TargetRequest) -> ApiResult<NewTarget> {
     })
 }
 
-/// Create a programme (a partnership) for an agency.
-#[utoipa::path(post, path = "/programmes", tag = "programmes", request_body = CreateProgrammeRequest,
-    description = "Permission: administrators (for any agency) and agency officers (for their own agency).",
-    security(("session" = []), ("bearer" = [])),
-    responses((status = 201, body = ProgrammeView), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 422, body = Problem)))]
-pub async fn create_programme(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<CreateProgrammeRequest>,
-) -> ApiResult<(StatusCode, axum::Json<ProgrammeView>)> {
+/// The agency an administrator (naming it) or an agency officer (their own) acts for when
+/// creating a programme or a course.
+pub async fn acting_agency(
+    state: &AppState,
+    caller: &Caller,
+    requested: Option<Uuid>,
+) -> ApiResult<Organisation> {
     let agency_id = match (
         caller.account.user.role,
         &caller.account.organisation,
-        req.agency_id,
+        requested,
     ) {
         (Role::Admin, _, Some(id)) => id,
-        (Role::Admin, _, None) => {
-            return Err(ApiError::invalid(
-                "agency_id",
-                "name the agency the programme belongs to",
-            ));
-        }
+        (Role::Admin, _, None) => return Err(ApiError::invalid("agency_id", "name the agency")),
         (Role::AgencyOfficer, Some(own), None) => own.id,
         (Role::AgencyOfficer, Some(own), Some(id)) if id == own.id => id,
         (Role::AgencyOfficer, _, Some(_)) => {
             return Err(
-                ApiError::forbidden("an officer creates programmes for their own agency")
-                    .with_field("agency_id"),
+                ApiError::forbidden("an officer acts for their own agency").with_field("agency_id")
             );
         }
         (role, _, _) => {
             return Err(ApiError::forbidden(format!(
-                "programmes are created by agencies; you are {role}"
+                "this is done by agencies; you are {role}"
             )));
         }
     };
@@ -306,6 +297,21 @@ pub async fn create_programme(
             format!("{} is not an agency", agency.name),
         ));
     }
+    Ok(agency)
+}
+
+/// Create a programme (a partnership) for an agency.
+#[utoipa::path(post, path = "/programmes", tag = "programmes", request_body = CreateProgrammeRequest,
+    description = "Permission: administrators (for any agency) and agency officers (for their own agency).",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 201, body = ProgrammeView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn create_programme(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateProgrammeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ProgrammeView>)> {
+    let agency_id = acting_agency(&state, &caller, req.agency_id).await?.id;
     let initial_term = DateRange::new(req.starts_on, req.ends_on)
         .map_err(|e| ApiError::invalid("ends_on", e.to_string()))?;
     let targets = req

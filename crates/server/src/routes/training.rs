@@ -4,7 +4,7 @@ use crate::auth::Caller;
 use crate::extract::ApiPath;
 use crate::json::ApiJson;
 use crate::problem::{ApiError, ApiResult, Problem, ProblemKind};
-use crate::routes::programmes::managed_programme;
+use crate::routes::programmes::{acting_agency, managed_programme};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -162,40 +162,10 @@ pub async fn create_course(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCourseRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<CourseView>)> {
-    let agency_id = match (
-        caller.account.user.role,
-        &caller.account.organisation,
-        req.agency_id,
-    ) {
-        (Role::Admin, _, Some(id)) => id,
-        (Role::Admin, _, None) => {
-            return Err(ApiError::invalid(
-                "agency_id",
-                "name the agency giving the course",
-            ));
-        }
-        (Role::AgencyOfficer, Some(own), None) => own.id,
-        (Role::AgencyOfficer, Some(own), Some(id)) if id == own.id => id,
-        _ => {
-            return Err(ApiError::forbidden(
-                "courses are created by administrators or an agency's officers",
-            ));
-        }
-    };
     if req.description.chars().count() > 5000 {
         return Err(ApiError::invalid("description", "at most 5000 characters"));
     }
-    let agency = state
-        .store
-        .organisation(agency_id)
-        .await
-        .map_err(|e| ApiError::from(e).with_field("agency_id"))?;
-    if agency.kind != pavilion_domain::accounts::OrganisationKind::Agency {
-        return Err(ApiError::invalid(
-            "agency_id",
-            "courses belong to an agency",
-        ));
-    }
+    let agency_id = acting_agency(&state, &caller, req.agency_id).await?.id;
     let course = state
         .store
         .create_course(

@@ -99,12 +99,15 @@ on_both_backends! {
         let (status, pavilion) = app.post(&admin, "/pavilions", json!({"country": "KH", "channel": "retail", "title": "Cambodia", "threshold": 5})).await;
         assert_eq!(status, StatusCode::CREATED, "{pavilion}");
         assert_eq!(pavilion["featured_products"], json!([]));
-        let (seller, _) = app.seller("feat@pailin.test", "KH").await;
+        let (seller, seller_account) = app.seller("feat@pailin.test", "KH").await;
+        let seller_id = seller_account["organisation"]["id"].clone();
         let (_, product) = app.post(&seller, "/products", longan()).await;
         let id = product["id"].as_str().unwrap();
         // Not yet an approved exporter: refused.
         let res = admin.put(app.url("/pavilions/kh-retail/featured-products")).json(&json!({"product_ids": [id]})).send().await.unwrap();
         expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("product_ids")).await;
+        let res = admin.put(app.url("/pavilions/kh-retail/featured")).json(&json!({"seller_ids": [seller_id]})).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("seller_ids")).await;
         // Approve the seller under a programme, then feature the product.
         let officer = app.officer("officer@feat.test", "KH").await;
         let (_, plan) = app.post(&admin, "/membership-plans", json!({"tier": "basic", "name": "Basic", "annual_fee": {"amount": "100.00", "currency": "USD"}, "wholesale_access": false})).await;
@@ -121,5 +124,12 @@ on_both_backends! {
         assert_eq!(res.status(), StatusCode::OK);
         let pav: Value = res.json().await.unwrap();
         assert_eq!(pav["featured_products"], json!([id]));
+        let res = officer.put(app.url("/pavilions/kh-retail/featured")).json(&json!({"seller_ids": [seller_id]})).send().await.unwrap();
+        let pav: Value = res.json().await.unwrap();
+        assert_eq!(pav["featured_sellers"], json!([seller_id]));
+        assert_eq!(pav["featured_products"], json!([id]), "featuring sellers leaves products alone");
+        let mx_officer_client = app.officer("officer@mx-feat.test", "MX").await;
+        let res = mx_officer_client.put(app.url("/pavilions/kh-retail/featured")).json(&json!({"seller_ids": []})).send().await.unwrap();
+        expect_problem(res, StatusCode::FORBIDDEN, None).await;
     }
 }
