@@ -216,28 +216,35 @@ pub async fn check(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CheckQuery>,
 ) -> ApiResult<axum::Json<CheckView>> {
+    Ok(axum::Json(
+        decide_view(&state, q.origin, q.destination, &q.hs, q.date).await?,
+    ))
+}
+
+/// The registry's answer for one HS line between two countries on a day (default today).
+pub async fn decide_view(
+    state: &AppState,
+    origin: Country,
+    destination: Country,
+    hs: &HsCode,
+    date: Option<Date>,
+) -> ApiResult<CheckView> {
     let rules = state
         .store
-        .access_rules(Some(q.origin), Some(q.destination))
+        .access_rules(Some(origin), Some(destination))
         .await?;
-    let decision = decide(
-        &rules,
-        q.origin,
-        q.destination,
-        &q.hs,
-        q.date.unwrap_or_else(today),
-    );
-    let reason = decision.reason(q.origin, q.destination, &q.hs);
+    let decision = decide(&rules, origin, destination, hs, date.unwrap_or_else(today));
+    let reason = decision.reason(origin, destination, hs);
     let (status, rule) = match decision {
         AccessDecision::Allowed { rule } => ("allowed", Some(rule)),
         AccessDecision::NotYet { rule, .. } => ("not_yet", Some(rule)),
         AccessDecision::Refused { rule } => ("refused", Some(rule)),
         AccessDecision::NotCleared => ("not_cleared", None),
     };
-    Ok(axum::Json(CheckView {
+    Ok(CheckView {
         allowed: status == "allowed",
         status: status.to_owned(),
         reason,
         rule: rule.map(Into::into),
-    }))
+    })
 }

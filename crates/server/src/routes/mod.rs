@@ -117,6 +117,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             products::archive_product
         ))
         .routes(routes!(products::seller_products))
+        .routes(routes!(products::offer))
         .routes(routes!(training::create_course))
         .routes(routes!(training::create_cohort))
         .routes(routes!(training::enroll))

@@ -169,3 +169,38 @@ pub async fn seller_products(
         .await?;
     Ok(axum::Json(Page::from_rows(rows, limit, |p| p.id, |p| p)))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OfferQuery {
+    #[param(value_type = String, example = "CN")]
+    pub destination: pavilion_domain::Country,
+    /// Default today (UTC).
+    pub date: Option<time::Date>,
+}
+
+/// May this product be offered to buyers in `destination` on that day? A product is offered
+/// only where a market-access rule allows its HS line from its origin; otherwise the answer says
+/// why not.
+#[utoipa::path(get, path = "/products/{id}/offer", tag = "catalogue", params(("id" = Uuid, Path), OfferQuery),
+    description = "Permission: public.",
+    responses((status = 200, body = crate::routes::market_access::CheckView), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn offer(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<OfferQuery>,
+) -> ApiResult<axum::Json<crate::routes::market_access::CheckView>> {
+    let product = state.store.product(id).await?;
+    let (origin, hs) = (product.draft.origin, product.draft.hs);
+    let mut view =
+        crate::routes::market_access::decide_view(&state, origin, q.destination, &hs, q.date)
+            .await?;
+    if product.archived && view.allowed {
+        view.allowed = false;
+        view.status = "archived".into();
+        view.reason = Some("the seller has taken this product off sale".into());
+    }
+    Ok(axum::Json(view))
+}

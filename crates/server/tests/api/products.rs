@@ -133,3 +133,30 @@ on_both_backends! {
         expect_problem(res, StatusCode::FORBIDDEN, None).await;
     }
 }
+
+on_both_backends! {
+    async fn products_are_offered_only_where_market_access_allows(app: TestApp) {
+        let admin = app.admin().await;
+        let rules = include_str!("../../../../rules/market_access.csv");
+        let res = admin.post(app.url("/market-access/rules")).header("content-type", "text/csv").body(rules).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let (seller, _) = app.seller("offer@pailin.test", "KH").await;
+        let (_, product) = app.post(&seller, "/products", longan()).await;
+        let id = product["id"].as_str().unwrap();
+        let offer = |q: String| async move { reqwest::get(q).await.unwrap().json::<Value>().await.unwrap() };
+
+        let china = offer(app.url(&format!("/products/{id}/offer?destination=CN&date=2026-01-01"))).await;
+        assert_eq!(china["allowed"], true, "{china}");
+        let early = offer(app.url(&format!("/products/{id}/offer?destination=CN&date=2022-01-01"))).await;
+        assert_eq!(early["status"], "not_yet");
+        let us = offer(app.url(&format!("/products/{id}/offer?destination=US"))).await;
+        assert_eq!((us["allowed"].as_bool(), us["status"].as_str()), (Some(false), Some("not_cleared")));
+        assert!(us["reason"].as_str().unwrap().contains("0810.90.30"));
+
+        seller.delete(app.url(&format!("/products/{id}"))).send().await.unwrap();
+        let archived = offer(app.url(&format!("/products/{id}/offer?destination=CN&date=2026-01-01"))).await;
+        assert_eq!((archived["allowed"].as_bool(), archived["status"].as_str()), (Some(false), Some("archived")));
+        let res = reqwest::get(app.url(&format!("/products/{id}/offer?destination=XX"))).await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("destination")).await;
+    }
+}
