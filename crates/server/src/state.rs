@@ -4,6 +4,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use pavilion_domain::Currency;
 use pavilion_domain::fx::FxError;
 use pavilion_domain::money::ExchangeRate;
+use pavilion_store::quotes::QuoteWriter;
 use pavilion_store::{Store, StoreResult};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,16 +25,19 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub rules: Arc<Rules>,
+    /// Stores quotes in batches (one commit for all quotes waiting).
+    pub quotes: QuoteWriter,
     rates: Arc<Mutex<HashMap<RateKey, CachedRate>>>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, metrics: PrometheusHandle, rules: Rules) -> Self {
         Self {
-            store,
+            store: store.clone(),
             config: Arc::new(config),
             metrics,
             rules: Arc::new(rules),
+            quotes: QuoteWriter::spawn(store.clone()),
             rates: Arc::default(),
         }
     }

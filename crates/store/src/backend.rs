@@ -81,7 +81,7 @@ impl Store {
         let url = sqlite_create_if_missing(url);
         let pool = pool_with(backend, &url, options.max_connections, options, "FULL").await?;
         let ephemeral = match backend {
-            Backend::Sqlite => Some(pool_with(backend, &url, 2, options, "NORMAL").await?),
+            Backend::Sqlite => Some(pool_with(backend, &url, 1, options, "NORMAL").await?),
             Backend::Postgres => None,
         };
         Ok(Self {

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A business rule refused the input; `field` names it.
     #[error("{field}: {detail}")]
     Rule { field: &'static str, detail: String },
+    /// The database could not take the work (e.g. a batched write failed); worth a retry.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
     UnsupportedUrl(String),
     /// A row that the schema should have made impossible.

@@ -14,8 +14,85 @@ pub struct StoredQuote {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub created_by: Option<Uuid>,
-    pub input: serde_json::Value,
-    pub output: serde_json::Value,
+    /// The input as completed with the rates used, as JSON text.
+    pub input: String,
+    /// The quote as JSON text (an object).
+    pub output: String,
+}
+
+impl StoredQuote {
+    pub fn new(
+        created_by: Option<Uuid>,
+        expires_at: Timestamp,
+        input: String,
+        output: String,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            created_at: Timestamp::now(),
+            expires_at,
+            created_by,
+            input,
+            output,
+        }
+    }
+}
+
+/// Writes quotes in groups: each request hands its quote to one writer task, which stores all
+/// the quotes waiting at that moment in one transaction. Under load this turns one commit per
+/// quote into one per batch; alone, a quote waits for nothing but its own commit.
+#[derive(Clone)]
+pub struct QuoteWriter {
+    queue: tokio::sync::mpsc::Sender<(
+        StoredQuote,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    )>,
+}
+
+impl QuoteWriter {
+    const MAX_BATCH: usize = 256;
+
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn spawn(store: Store) -> Self {
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<(
+            StoredQuote,
+            tokio::sync::oneshot::Sender<Result<(), String>>,
+        )>(4096);
+        tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < Self::MAX_BATCH {
+                    match waiting.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let (quotes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let outcome = store.save_quotes(&quotes).await.map_err(|e| e.to_string());
+                for reply in replies {
+                    let _ = reply.send(outcome.clone());
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Stores the quote, in whatever batch is next.
+    pub async fn save(&self, quote: StoredQuote) -> StoreResult<StoredQuote> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let closed = || StoreError::Unavailable("the quote writer has stopped".into());
+        self.queue
+            .send((quote.clone(), reply))
+            .await
+            .map_err(|_| closed())?;
+        match answer.await.map_err(|_| closed())? {
+            Ok(()) => Ok(quote),
+            Err(e) => {
+                tracing::error!(error = %e, "storing a batch of quotes failed");
+                Err(StoreError::Unavailable(e))
+            }
+        }
+    }
 }
 
 /// A rule pack's files (file name → text) as an administrator imported them.
@@ -28,36 +105,58 @@ pub struct ImportedPack {
 }
 
 impl Store {
+    /// Stores one quote (see [`QuoteWriter`] for many at once).
     pub async fn save_quote(
         &self,
         created_by: Option<Uuid>,
         expires_at: Timestamp,
-        input: &serde_json::Value,
-        output: &serde_json::Value,
+        input: String,
+        output: String,
     ) -> StoreResult<StoredQuote> {
-        let quote = StoredQuote {
-            id: Uuid::now_v7(),
-            created_at: Timestamp::now(),
-            expires_at,
-            created_by,
-            input: input.clone(),
-            output: output.clone(),
-        };
-        // A quote lost in a machine crash is asked for again; nothing is charged from it alone.
-        let mut tx = self.begin_ephemeral().await?;
-        sqlx::query(
-            "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(quote.id.to_string())
-        .bind(quote.created_at.to_stored())
-        .bind(quote.expires_at.to_stored())
-        .bind(created_by.map(|u| u.to_string()))
-        .bind(input.to_string())
-        .bind(output.to_string())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let quote = StoredQuote::new(created_by, expires_at, input, output);
+        self.save_quotes(std::slice::from_ref(&quote)).await?;
         Ok(quote)
+    }
+
+    /// Stores quotes in one transaction. A quote lost in a machine crash is asked for again;
+    /// nothing is charged from a quote alone, so these commits do not wait for the disk.
+    pub async fn save_quotes(&self, quotes: &[StoredQuote]) -> StoreResult<()> {
+        const COLUMNS: usize = 6;
+        const ROWS_PER_STATEMENT: usize = 64;
+        let mut tx = self.begin_ephemeral().await?;
+        for chunk in quotes.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = i * COLUMNS;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for q in chunk {
+                query = query
+                    .bind(q.id.to_string())
+                    .bind(q.created_at.to_stored())
+                    .bind(q.expires_at.to_stored())
+                    .bind(q.created_by.map(|u| u.to_string()))
+                    .bind(q.input.clone())
+                    .bind(q.output.clone());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn quote(&self, id: Uuid) -> StoreResult<StoredQuote> {
@@ -75,8 +174,8 @@ impl Store {
             created_at: Timestamp::from_stored(&created_at).map_err(|e| bad(&e))?,
             expires_at: Timestamp::from_stored(&expires_at).map_err(|e| bad(&e))?,
             created_by: created_by.map(|u| uuid("quotes", &u)).transpose()?,
-            input: serde_json::from_str(&input).map_err(|e| bad(&e))?,
-            output: serde_json::from_str(&output).map_err(|e| bad(&e))?,
+            input,
+            output,
         })
     }
 

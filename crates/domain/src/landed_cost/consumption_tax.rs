@@ -9,18 +9,16 @@ use crate::Unit;
 use super::error::QuoteError;
 use super::input::QuoteLine;
 use super::output::Threshold;
-use super::rule_book::RuleBook;
+use super::rule_book::LineEntries;
 use super::rule_pack::{ConsumptionTaxKind, ConsumptionTaxRow, RulePack};
 
 /// The row in force for a line, most specific prefix first; `None`: the goods bear no such tax.
 pub(crate) fn find<'p>(
-    book: &RuleBook,
-    pack_index: usize,
+    entries: &LineEntries<'_>,
     pack: &'p RulePack,
-    line: &QuoteLine,
     date: Date,
 ) -> Option<&'p ConsumptionTaxRow> {
-    book.entries(pack_index, &line.hs).find_map(|(_, entry)| {
+    entries.iter().find_map(|entry| {
         entry
             .consumption_taxes
             .iter()

@@ -17,6 +17,7 @@ use super::output::{
     YearlyUsage,
 };
 use super::regime::{self, Order};
+use super::rounding;
 use super::rule_book::RuleBook;
 use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, RuleRef, TaxMode, ValueBasis};
 use super::tariff;
@@ -31,7 +32,11 @@ fn value_bound() -> Decimal {
     Decimal::from(1_000_000_000_000_000_i64)
 }
 
-fn check_bound(value: Decimal, bound: Decimal, field: String) -> Result<Decimal, QuoteError> {
+fn check_bound(
+    value: Decimal,
+    bound: Decimal,
+    field: impl Into<String>,
+) -> Result<Decimal, QuoteError> {
     if value > bound {
         Err(QuoteError::invalid(
             field,
@@ -130,11 +135,14 @@ impl Show<'_, '_> {
     /// `field` is (line, name); the text is made only for an error, off the hot path.
     fn assess(&self, amount: Decimal, field: (usize, &str)) -> Result<Money, QuoteError> {
         // A regime factor or a subtraction never makes a tax negative; clamp the sign of zero.
-        Money::round(amount.max(Decimal::ZERO), self.tax, self.rounding).map_err(|source| {
-            QuoteError::Money {
-                field: format!("lines[{}].{}", field.0, field.1),
-                source,
-            }
+        let amount = if amount.is_sign_negative() {
+            Decimal::ZERO
+        } else {
+            amount
+        };
+        rounding::round(amount, self.tax, self.rounding).map_err(|source| QuoteError::Money {
+            field: format!("lines[{}].{}", field.0, field.1),
+            source,
         })
     }
 
@@ -148,23 +156,49 @@ impl Show<'_, '_> {
         if assessed.currency() == self.wanted {
             return Ok((assessed, assessed));
         }
-        let shown = self.fx.apply(assessed.amount(), self.tax, self.wanted)?;
-        let shown = Money::round(shown, self.wanted, self.rounding).map_err(|source| {
-            QuoteError::Money {
-                field: format!("lines[{}].{}", field.0, field.1),
-                source,
-            }
-        })?;
+        let shown = self.fx.apply_rounded(
+            assessed.amount(),
+            self.tax,
+            self.wanted,
+            self.rounding,
+            || format!("lines[{}].{}", field.0, field.1),
+        )?;
         Ok((shown, assessed))
     }
 }
 
-fn sum(
+/// The total of `items`, all in `currency`, as `Money::sum` gives it. Summed inline where every
+/// item is in `currency` and the minor units stay within an `i64` (always, within the value
+/// bounds); anything else takes `Money::sum`'s way, errors included.
+fn sum<I>(currency: Currency, items: I, field: &str) -> Result<Money, QuoteError>
+where
+    I: Iterator<Item = Money> + Clone,
+{
+    let inline = items.clone().try_fold(0_i64, |total, item| {
+        if item.currency() != currency {
+            return None;
+        }
+        total.checked_add(item.to_minor().ok()?)
+    });
+    match inline {
+        Some(total) => Ok(Money::from_minor(total, currency)),
+        None => Money::sum(currency, items).map_err(QuoteError::money(field)),
+    }
+}
+
+/// The total over the lines of the figure `pick` reads.
+fn line_total(
+    lines: &[LineQuote],
     currency: Currency,
-    items: impl Iterator<Item = Money>,
+    pick: impl Fn(&LineQuote) -> Money + Clone,
     field: &str,
 ) -> Result<Money, QuoteError> {
-    Money::sum(currency, items).map_err(QuoteError::money(field))
+    sum(currency, lines.iter().map(pick), field)
+}
+
+/// `amount × factor`; a factor of one leaves the value as it is, so the product is skipped.
+fn times(amount: Decimal, factor: Decimal, unit: bool) -> Decimal {
+    if unit { amount } else { amount * factor }
 }
 
 /// Computes a landed-cost quote for `input` under the rules of `book` in force on its date.
@@ -191,7 +225,9 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let tax = j.tax_currency;
     let wanted = input.currency;
     let mut fx = Fx::new(&input.rates);
-    let mut explain = Vec::with_capacity(8 + 6 * input.lines.len());
+    // Room for every step of a line (up to 8 with a preference and additional duties) and the
+    // order's own, so that the list is not moved while it grows.
+    let mut explain = Vec::with_capacity(10 + 8 * input.lines.len());
 
     // Goods per line, in the tax currency at full precision.
     let mut goods = Vec::with_capacity(input.lines.len());
@@ -209,14 +245,11 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         goods.push(in_tax);
         let shown = fx.apply(value, line.unit_value.currency(), wanted)?;
         goods_shown.push(
-            Money::round(shown, wanted, j.rounding).map_err(|e| QuoteError::money(field())(e))?,
+            rounding::round(shown, wanted, j.rounding)
+                .map_err(|e| QuoteError::money(field())(e))?,
         );
     }
-    let goods_total = check_bound(
-        goods.iter().copied().sum(),
-        value_bound(),
-        "lines".to_owned(),
-    )?;
+    let goods_total = check_bound(goods.iter().copied().sum(), value_bound(), "lines")?;
     let first_origin = input.lines.first().map(|l| l.origin);
 
     // Freight: given, or from the lane's rate table.
@@ -254,7 +287,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let freight_tax = check_bound(
         fx.apply(freight.amount(), freight.currency(), tax)?,
         value_bound(),
-        "freight".to_owned(),
+        "freight",
     )?;
 
     // Insurance: given, or a rate of goods + freight with a minimum.
@@ -275,7 +308,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             })?;
             let minimum = fx.apply(row.minimum, row.currency, tax)?;
             let amount = insurance_amount(row, goods_total + freight_tax, minimum);
-            let amount = Money::round(amount, tax, RoundingRule::HalfUp)
+            let amount = rounding::round(amount, tax, RoundingRule::HalfUp)
                 .map_err(QuoteError::money("insurance"))?;
             explain.push(step(
                 None,
@@ -291,19 +324,27 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let insurance_tax = check_bound(
         fx.apply(insurance.amount(), insurance.currency(), tax)?,
         value_bound(),
-        "insurance".to_owned(),
+        "insurance",
     )?;
+
+    // Each line's rules are looked up once, for the regime and the line's figures alike.
+    let entries: Vec<_> = input
+        .lines
+        .iter()
+        .map(|line| book.entries(pack_index, &line.hs))
+        .collect();
 
     // Regime.
     let order = Order {
         buyer: input.buyer,
         lines: &input.lines,
+        entries: &entries,
         mode: input.transport.as_ref().map(|t| t.mode),
         goods: goods_total,
         goods_freight_insurance: goods_total + freight_tax + insurance_tax,
         yearly_used: input.yearly_used.as_ref(),
     };
-    let selected = regime::select(book, pack_index, pack, &input.regime, &order, date, &mut fx)?;
+    let selected = regime::select(pack, &input.regime, &order, date, &mut fx)?;
     for refusal in &selected.refusals {
         explain.push(step(
             None,
@@ -382,10 +423,12 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         wanted,
         rounding: j.rounding,
     };
+    let zero = Money::zero(wanted);
+    let zero_assessed = Money::zero(tax);
     let count = Decimal::from(input.lines.len());
     let mut seen_subheadings: Vec<&str> = Vec::new();
     let mut lines = Vec::with_capacity(input.lines.len());
-    for (i, line) in input.lines.iter().enumerate() {
+    for ((i, line), entries) in input.lines.iter().enumerate().zip(&entries) {
         let g = goods.get(i).copied().unwrap_or_default();
         // Freight and insurance pro rata by goods value, at full precision.
         // Ratio first: amount × g could leave a Decimal's range, the ratio is ≤ 1.
@@ -416,7 +459,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         let mut duty_rule = None;
         let duty = match duty_mode {
             DutyMode::General => {
-                let rate = tariff::duty_rate(book, pack_index, pack, line, i, date, &mut explain)?;
+                let rate = tariff::duty_rate(entries, pack, line, i, date, &mut explain)?;
                 duty_rate = Some(rate.rate);
                 components = rate.components;
                 cv * rate.rate
@@ -463,8 +506,8 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
 
         // Consumption tax and VAT (or a flat rate replacing them).
         let mut ct = ConsumptionTax {
-            amount: Money::zero(wanted),
-            assessed: Money::zero(tax),
+            amount: zero,
+            assessed: zero_assessed,
             kind: None,
             rate: None,
             per_litre: None,
@@ -473,8 +516,8 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             rule: None,
         };
         let mut vat_figure = Vat {
-            amount: Money::zero(wanted),
-            assessed: Money::zero(tax),
+            amount: zero,
+            assessed: zero_assessed,
             rate: None,
             rule: None,
         };
@@ -482,14 +525,16 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         let mut tax_factor = None;
         match tax_mode {
             TaxMode::General { factor } => {
-                if factor != Decimal::ONE {
+                let unit = factor == Decimal::ONE;
+                if !unit {
                     tax_factor = Some(factor);
                 }
                 let mut ct_full = Decimal::ZERO;
-                if let Some(row) = consumption_tax::find(book, pack_index, pack, line, date) {
+                if let Some(row) = consumption_tax::find(entries, pack, date) {
                     let assessment = consumption_tax::assess(row, line, i, cv, duty)?;
                     ct_full = assessment.amount;
-                    let (shown, assessed) = show.both(ct_full * factor, (i, "consumption_tax"))?;
+                    let (shown, assessed) =
+                        show.both(times(ct_full, factor, unit), (i, "consumption_tax"))?;
                     match &assessment.threshold {
                         Some(t) if !t.met => explain.push(step(
                             Some(i),
@@ -523,10 +568,10 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                         rule: Some(row.meta.clone()),
                     };
                 }
-                let row = vat::find(book, pack_index, pack, line, i, input.destination, date)?;
+                let row = vat::find(entries, pack, line, i, input.destination, date)?;
                 // VAT is on the statutory consumption tax; the regime factor applies after.
                 let vat_full = (cv + duty + ct_full) * row.rate;
-                let (shown, assessed) = show.both(vat_full * factor, (i, "vat"))?;
+                let (shown, assessed) = show.both(times(vat_full, factor, unit), (i, "vat"))?;
                 explain.push(step(
                     Some(i),
                     Some(&row.meta),
@@ -584,12 +629,9 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         lines.push(LineQuote {
             hs: line.hs,
             origin: line.origin,
-            goods: goods_shown.get(i).copied().unwrap_or(Money::zero(wanted)),
-            freight: freight_lines.get(i).copied().unwrap_or(Money::zero(wanted)),
-            insurance: insurance_lines
-                .get(i)
-                .copied()
-                .unwrap_or(Money::zero(wanted)),
+            goods: goods_shown.get(i).copied().unwrap_or(zero),
+            freight: freight_lines.get(i).copied().unwrap_or(zero),
+            insurance: insurance_lines.get(i).copied().unwrap_or(zero),
             customs_value: Figure {
                 amount: cv_shown,
                 assessed: cv_assessed,
@@ -613,10 +655,6 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     }
 
     // Totals: sums of the lines, so that they always add up.
-    let total =
-        |pick: fn(&LineQuote) -> Money, field: &str| sum(wanted, lines.iter().map(pick), field);
-    let assessed_total =
-        |pick: fn(&LineQuote) -> Money, field: &str| sum(tax, lines.iter().map(pick), field);
     let charges = input.incoterm.buyer_charges();
     explain.push(step(
         None,
@@ -626,11 +664,10 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             charges,
         },
     ));
-    let goods_sum = total(|l| l.goods, "goods")?;
-    let freight_sum = total(|l| l.freight, "freight")?;
-    let insurance_sum = total(|l| l.insurance, "insurance")?;
-    let total_tax = total(|l| l.total_tax, "total_tax")?;
-    let zero = Money::zero(wanted);
+    let goods_sum = line_total(&lines, wanted, |l| l.goods, "goods")?;
+    let freight_sum = line_total(&lines, wanted, |l| l.freight, "freight")?;
+    let insurance_sum = line_total(&lines, wanted, |l| l.insurance, "insurance")?;
+    let total_tax = line_total(&lines, wanted, |l| l.total_tax, "total_tax")?;
     let landed = sum(
         wanted,
         [
@@ -651,11 +688,10 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         "landed",
     )?;
     let cross_border_tax = if lines.iter().any(|l| l.cross_border_tax.is_some()) {
-        Some(total(
-            |l| {
-                l.cross_border_tax
-                    .unwrap_or(Money::zero(l.total_tax.currency()))
-            },
+        Some(line_total(
+            &lines,
+            wanted,
+            |l| l.cross_border_tax.unwrap_or(zero),
             "cross_border_tax",
         )?)
     } else {
@@ -665,16 +701,19 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         goods: goods_sum,
         freight: freight_sum,
         insurance: insurance_sum,
-        customs_value: total(|l| l.customs_value.amount, "customs_value")?,
-        duty: total(|l| l.duty.amount, "duty")?,
-        consumption_tax: total(|l| l.consumption_tax.amount, "consumption_tax")?,
-        vat: total(|l| l.vat.amount, "vat")?,
-        flat_rate_tax: total(
-            |l| {
-                l.flat_rate_tax
-                    .as_ref()
-                    .map_or(Money::zero(l.total_tax.currency()), |f| f.amount)
-            },
+        customs_value: line_total(&lines, wanted, |l| l.customs_value.amount, "customs_value")?,
+        duty: line_total(&lines, wanted, |l| l.duty.amount, "duty")?,
+        consumption_tax: line_total(
+            &lines,
+            wanted,
+            |l| l.consumption_tax.amount,
+            "consumption_tax",
+        )?,
+        vat: line_total(&lines, wanted, |l| l.vat.amount, "vat")?,
+        flat_rate_tax: line_total(
+            &lines,
+            wanted,
+            |l| l.flat_rate_tax.as_ref().map_or(zero, |f| f.amount),
             "flat_rate_tax",
         )?,
         cross_border_tax,
@@ -682,18 +721,25 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         landed,
     };
     let assessed = AssessedTotals {
-        duty: assessed_total(|l| l.duty.assessed, "duty")?,
-        consumption_tax: assessed_total(|l| l.consumption_tax.assessed, "consumption_tax")?,
-        vat: assessed_total(|l| l.vat.assessed, "vat")?,
-        flat_rate_tax: assessed_total(
+        duty: line_total(&lines, tax, |l| l.duty.assessed, "duty")?,
+        consumption_tax: line_total(
+            &lines,
+            tax,
+            |l| l.consumption_tax.assessed,
+            "consumption_tax",
+        )?,
+        vat: line_total(&lines, tax, |l| l.vat.assessed, "vat")?,
+        flat_rate_tax: line_total(
+            &lines,
+            tax,
             |l| {
                 l.flat_rate_tax
                     .as_ref()
-                    .map_or(Money::zero(l.total_tax_assessed.currency()), |f| f.assessed)
+                    .map_or(zero_assessed, |f| f.assessed)
             },
             "flat_rate_tax",
         )?,
-        total_tax: assessed_total(|l| l.total_tax_assessed, "total_tax")?,
+        total_tax: line_total(&lines, tax, |l| l.total_tax_assessed, "total_tax")?,
     };
 
     let yearly = yearly_usage(
@@ -772,7 +818,7 @@ fn yearly_usage(
             ValueBasis::GoodsFreightInsurance => order.goods_freight_insurance,
         };
         let value = fx.apply(basis, tax, ccy)?;
-        let value = Money::round(value, ccy, RoundingRule::HalfUp)
+        let value = rounding::round(value, ccy, RoundingRule::HalfUp)
             .map_err(QuoteError::money("yearly_used"))?;
         before
             .checked_add(value)
@@ -780,8 +826,8 @@ fn yearly_usage(
     } else {
         before
     };
-    let limit =
-        Money::round(limit, ccy, RoundingRule::HalfUp).map_err(QuoteError::money("yearly_used"))?;
+    let limit = rounding::round(limit, ccy, RoundingRule::HalfUp)
+        .map_err(QuoteError::money("yearly_used"))?;
     explain.push(step(
         None,
         Some(&regime.meta),

@@ -93,9 +93,12 @@ impl QuoteError {
         }
     }
 
+    /// The field's text is made only if the error happens: this sits on every figure's path.
     pub(crate) fn money(field: impl Into<String>) -> impl FnOnce(MoneyError) -> QuoteError {
-        let field = field.into();
-        move |source| QuoteError::Money { field, source }
+        move |source| QuoteError::Money {
+            field: field.into(),
+            source,
+        }
     }
 }
 

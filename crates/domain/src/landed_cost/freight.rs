@@ -9,6 +9,7 @@ use crate::{Country, Money};
 
 use super::error::QuoteError;
 use super::input::Transport;
+use super::rounding;
 use super::rule_book::RuleBook;
 use super::rule_pack::{InsuranceRow, RuleRef};
 
@@ -87,7 +88,7 @@ pub(crate) fn compute_freight(
             .checked_mul(Decimal::ONE + surcharge)
             .ok_or_else(overflow)?;
     }
-    let amount = Money::round(amount, row.currency, RoundingRule::HalfUp)
+    let amount = rounding::round(amount, row.currency, RoundingRule::HalfUp)
         .map_err(QuoteError::money("freight"))?;
     Ok(FreightCharge {
         amount,

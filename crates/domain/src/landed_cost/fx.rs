@@ -8,6 +8,28 @@ use crate::Money;
 use crate::money::{ExchangeRate, RoundingRule};
 
 use super::error::QuoteError;
+use super::rounding;
+
+/// How an amount changes currency under one given rate.
+enum Conversion {
+    Multiply(Decimal),
+    Divide(Decimal),
+}
+
+impl Conversion {
+    fn apply(&self, amount: Decimal, from: Currency, to: Currency) -> Result<Decimal, QuoteError> {
+        match self {
+            Conversion::Multiply(rate) => amount.checked_mul(*rate),
+            Conversion::Divide(rate) => amount.checked_div(*rate),
+        }
+        .ok_or_else(|| {
+            QuoteError::invalid(
+                "rates",
+                format!("converting {amount} {from} to {to} overflowed"),
+            )
+        })
+    }
+}
 
 pub(crate) struct Fx<'a> {
     rates: &'a [ExchangeRate],
@@ -23,6 +45,25 @@ impl<'a> Fx<'a> {
         }
     }
 
+    /// The rate between `from` and `to` (`from` ≠ `to`), noted as used.
+    fn find(&mut self, from: Currency, to: Currency) -> Result<Conversion, QuoteError> {
+        for (index, rate) in self.rates.iter().enumerate() {
+            // Dividing by the inverse pair's rate keeps the figure exact where 1/rate would not.
+            let conversion = if rate.base() == from && rate.quote() == to {
+                Conversion::Multiply(rate.rate())
+            } else if rate.base() == to && rate.quote() == from {
+                Conversion::Divide(rate.rate())
+            } else {
+                continue;
+            };
+            if !self.used.contains(&index) {
+                self.used.push(index);
+            }
+            return Ok(conversion);
+        }
+        Err(QuoteError::MissingRate { from, to })
+    }
+
     /// `amount` in `from` expressed in `to`, at full precision.
     pub(crate) fn apply(
         &mut self,
@@ -33,27 +74,33 @@ impl<'a> Fx<'a> {
         if from == to {
             return Ok(amount);
         }
-        let overflow = || {
-            QuoteError::invalid(
-                "rates",
-                format!("converting {amount} {from} to {to} overflowed"),
-            )
-        };
-        for (index, rate) in self.rates.iter().enumerate() {
-            // Dividing by the inverse pair's rate keeps the figure exact where 1/rate would not.
-            let converted = if rate.base() == from && rate.quote() == to {
-                amount.checked_mul(rate.rate())
-            } else if rate.base() == to && rate.quote() == from {
-                amount.checked_div(rate.rate())
-            } else {
-                continue;
-            };
-            if !self.used.contains(&index) {
-                self.used.push(index);
+        self.find(from, to)?.apply(amount, from, to)
+    }
+
+    /// `amount` in `from` converted to `to` and rounded once by `rule`: `apply`, then rounding.
+    /// `field` names the figure in an error.
+    pub(crate) fn apply_rounded(
+        &mut self,
+        amount: Decimal,
+        from: Currency,
+        to: Currency,
+        rule: RoundingRule,
+        field: impl FnOnce() -> String,
+    ) -> Result<Money, QuoteError> {
+        let converted = if from == to {
+            amount
+        } else {
+            let conversion = self.find(from, to)?;
+            // Rounding the exact quotient stands in for the 28-digit division where it
+            // provably gives the same money (see `rounding::divide`).
+            if let Conversion::Divide(rate) = conversion
+                && let Some(money) = rounding::divide(amount, rate, to, rule)
+            {
+                return Ok(money);
             }
-            return converted.ok_or_else(overflow);
-        }
-        Err(QuoteError::MissingRate { from, to })
+            conversion.apply(amount, from, to)?
+        };
+        rounding::round(converted, to, rule).map_err(|e| QuoteError::money(field())(e))
     }
 
     /// `money` converted to `to`, rounded once by `rule`.
@@ -67,8 +114,9 @@ impl<'a> Fx<'a> {
         if money.currency() == to {
             return Ok(*money);
         }
-        let amount = self.apply(money.amount(), money.currency(), to)?;
-        Money::round(amount, to, rule).map_err(QuoteError::money(field))
+        self.apply_rounded(money.amount(), money.currency(), to, rule, || {
+            field.to_owned()
+        })
     }
 
     /// The rates used, in first-use order.

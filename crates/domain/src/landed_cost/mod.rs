@@ -17,6 +17,7 @@ mod input;
 mod output;
 pub mod parse;
 mod regime;
+mod rounding;
 mod rule_book;
 mod rule_pack;
 pub mod shipped;

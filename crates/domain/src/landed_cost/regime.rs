@@ -14,7 +14,7 @@ use super::fx::Fx;
 use super::incoterms::TransportMode;
 use super::input::{BuyerKind, QuoteLine, RequestedRegime};
 use super::output::Refusal;
-use super::rule_book::RuleBook;
+use super::rule_book::LineEntries;
 use super::rule_pack::{BuyerScope, RegimeRow, RulePack, SingleItemOverLimit, ValueBasis};
 
 /// Why a regime does not apply. The names are stable: clients may act on them.
@@ -56,6 +56,8 @@ impl fmt::Display for RefusalReason {
 pub(crate) struct Order<'a> {
     pub(crate) buyer: BuyerKind,
     pub(crate) lines: &'a [QuoteLine],
+    /// Each line's index entries, in line order.
+    pub(crate) entries: &'a [LineEntries<'a>],
     pub(crate) mode: Option<TransportMode>,
     pub(crate) goods: Decimal,
     pub(crate) goods_freight_insurance: Decimal,
@@ -75,10 +77,7 @@ enum Check {
 }
 
 /// A regime's verdict on an order.
-#[allow(clippy::too_many_arguments)] // the order, the rules and the rates, all needed
 fn check(
-    book: &RuleBook,
-    pack_index: usize,
     pack: &RulePack,
     regime: &RegimeRow,
     order: &Order<'_>,
@@ -121,12 +120,14 @@ fn check(
     }
     if regime.requires_positive_list {
         for (index, line) in order.lines.iter().enumerate() {
-            let listed = book.entries(pack_index, &line.hs).any(|(_, entry)| {
-                entry
-                    .positive_list
-                    .iter()
-                    .filter_map(|i| pack.positive_list.get(*i as usize))
-                    .any(|row| row.meta.valid_on(date))
+            let listed = order.entries.get(index).is_some_and(|entries| {
+                entries.iter().any(|entry| {
+                    entry
+                        .positive_list
+                        .iter()
+                        .filter_map(|i| pack.positive_list.get(*i as usize))
+                        .any(|row| row.meta.valid_on(date))
+                })
             });
             if !listed {
                 return Ok(Check::Refused(
@@ -193,8 +194,6 @@ pub(crate) struct Selected<'p> {
 }
 
 pub(crate) fn select<'p>(
-    book: &RuleBook,
-    pack_index: usize,
     pack: &'p RulePack,
     requested: &RequestedRegime,
     order: &Order<'_>,
@@ -235,7 +234,7 @@ pub(crate) fn select<'p>(
         });
     }
     for regime in candidates {
-        match check(book, pack_index, pack, regime, order, date, fx)? {
+        match check(pack, regime, order, date, fx)? {
             Check::Eligible { full_rates } => {
                 selected.regime = Some(regime);
                 selected.full_rates = full_rates;

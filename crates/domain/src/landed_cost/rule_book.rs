@@ -22,6 +22,22 @@ pub(crate) struct HsEntry {
     pub(crate) positive_list: Vec<u32>,
 }
 
+/// Prefixes of an HS code (6, 8 or 10 digits) at most: 10, 8, 6, 4, 2 digits and "*".
+const MAX_PREFIXES: usize = 6;
+
+/// The entries filed under each prefix of one line's HS code, most specific first: looked up
+/// once per line and shared by the tariff, the taxes and the positive list.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LineEntries<'b> {
+    found: [Option<&'b HsEntry>; MAX_PREFIXES],
+}
+
+impl<'b> LineEntries<'b> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'b HsEntry> {
+        self.found.into_iter().flatten()
+    }
+}
+
 type Lane = (Country, Country, TransportMode);
 
 /// Every rule pack, indexed. Built once (at start-up or after an import) and shared read-only.
@@ -151,13 +167,13 @@ impl RuleBook {
     }
 
     /// The entries filed under each prefix of `code` in pack `pack`, most specific first.
-    pub(crate) fn entries(
-        &self,
-        pack: usize,
-        code: &HsCode,
-    ) -> impl Iterator<Item = (PrefixKey, &HsEntry)> {
-        prefixes_of(code)
-            .filter_map(move |prefix| Some((prefix, self.hs.get(&prefix.index_key(pack))?)))
+    pub(crate) fn entries(&self, pack: usize, code: &HsCode) -> LineEntries<'_> {
+        let mut entries = LineEntries::default();
+        let found = prefixes_of(code).filter_map(|prefix| self.hs.get(&prefix.index_key(pack)));
+        for (slot, entry) in entries.found.iter_mut().zip(found) {
+            *slot = Some(entry);
+        }
+        entries
     }
 
     /// The weight breaks of a lane, highest first.

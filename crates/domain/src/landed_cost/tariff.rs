@@ -8,7 +8,7 @@ use super::error::QuoteError;
 use super::explanation::{Explanation, Step};
 use super::input::QuoteLine;
 use super::output::DutyComponent;
-use super::rule_book::RuleBook;
+use super::rule_book::LineEntries;
 use super::rule_pack::{RulePack, TariffCondition, TariffKind, TariffRow};
 
 pub(crate) struct DutyRate {
@@ -26,8 +26,7 @@ fn component(row: &TariffRow, applied: bool) -> DutyComponent {
 }
 
 pub(crate) fn duty_rate(
-    book: &RuleBook,
-    pack_index: usize,
+    entries: &LineEntries<'_>,
     pack: &RulePack,
     line: &QuoteLine,
     index: usize,
@@ -40,7 +39,7 @@ pub(crate) fn duty_rate(
     let mut unproven: Option<&TariffRow> = None;
     let mut additional: Vec<&TariffRow> = Vec::new();
     let mut suspensions: Vec<&TariffRow> = Vec::new();
-    for (_, entry) in book.entries(pack_index, &line.hs) {
+    for entry in entries.iter() {
         for row in entry
             .tariffs
             .iter()

@@ -6,20 +6,20 @@ use crate::Country;
 
 use super::error::QuoteError;
 use super::input::QuoteLine;
-use super::rule_book::RuleBook;
+use super::rule_book::LineEntries;
 use super::rule_pack::{RulePack, VatRow};
 
 pub(crate) fn find<'p>(
-    book: &RuleBook,
-    pack_index: usize,
+    entries: &LineEntries<'_>,
     pack: &'p RulePack,
     line: &QuoteLine,
     index: usize,
     destination: Country,
     date: Date,
 ) -> Result<&'p VatRow, QuoteError> {
-    book.entries(pack_index, &line.hs)
-        .find_map(|(_, entry)| {
+    entries
+        .iter()
+        .find_map(|entry| {
             entry
                 .vat
                 .iter()

@@ -5,13 +5,33 @@ use std::collections::BTreeMap;
 
 on_both_backends! {
     async fn quotes_are_kept_as_quoted(fx: StoreFixture) {
-        let input = serde_json::json!({"destination": "CN", "lines": []});
-        let output = serde_json::json!({"totals": {"landed": {"amount": "100.00", "currency": "CNY"}}});
+        let input = serde_json::json!({"destination": "CN", "lines": []}).to_string();
+        let output = serde_json::json!({"totals": {"landed": {"amount": "100.00", "currency": "CNY"}}}).to_string();
         let expires = Timestamp::now().checked_add(time::Duration::minutes(30)).unwrap();
-        let saved = fx.store.save_quote(None, expires, &input, &output).await.unwrap();
+        let saved = fx.store.save_quote(None, expires, input, output).await.unwrap();
         let loaded = fx.store.quote(saved.id).await.unwrap();
         assert_eq!(loaded, saved);
         assert!(matches!(fx.store.quote(uuid::Uuid::now_v7()).await, Err(StoreError::NotFound { .. })));
+    }
+
+    /// Concurrent quotes through the writer land in shared transactions, every one of them.
+    async fn the_quote_writer_batches_concurrent_quotes(fx: StoreFixture) {
+        let writer = pavilion_store::quotes::QuoteWriter::spawn(fx.store.clone());
+        let expires = Timestamp::now().checked_add(time::Duration::minutes(30)).unwrap();
+        let saves = (0..100).map(|i| {
+            let writer = writer.clone();
+            let quote = pavilion_store::quotes::StoredQuote::new(None, expires, "{}".into(), format!("{{\"n\":{i}}}"));
+            tokio::spawn(async move { writer.save(quote).await })
+        });
+        let mut ids = Vec::new();
+        for save in saves.collect::<Vec<_>>() {
+            ids.push(save.await.unwrap().unwrap().id);
+        }
+        for id in ids {
+            assert!(fx.store.quote(id).await.is_ok());
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM quotes").fetch_one(fx.store.pool()).await.unwrap();
+        assert_eq!(n, 100);
     }
 
     async fn imported_rule_packs_replace_each_other_and_bump_the_version(fx: StoreFixture) {
