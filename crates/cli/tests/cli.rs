@@ -251,6 +251,19 @@ fn demo_seeds_the_stories_once_and_serves_them() {
         assert_eq!(status("kh-retail").0, "live");
         assert_eq!(status("rw-travel").0, "live");
         assert_eq!(status("ca-retail").0, "live");
+        // The demo's illustrative rates make a quote work at once.
+        let quote = format!(
+            r#"{{"date": "{}", "destination": "CN", "incoterm": "DDP", "currency": "USD", "freight": {{"amount": "20.00", "currency": "USD"}},
+               "lines": [{{"hs": "0904.21", "origin": "RW", "quantity": {{"value": "2", "unit": "kg"}}, "unit_value": {{"amount": "15.00", "currency": "USD"}}}}]}}"#,
+            time::OffsetDateTime::now_utc().date()
+        );
+        let response = http(port, &format!(
+            "POST /api/v1/quotes HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{quote}",
+            quote.len()
+        ))
+        .unwrap();
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+        assert!(response.contains("demo (illustrative"), "{response}");
         terminate(&child);
         assert!(child.wait().unwrap().success());
         let mut out = String::new();

@@ -1,6 +1,7 @@
 //! The demo platform: the organisations and people of the stories in DESIGN.md, so that a
 //! newcomer signs in and finds a living platform. Later features add their data here.
 
+mod catalogue;
 mod programmes;
 
 use anyhow::anyhow;
@@ -152,6 +153,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             .await?;
     }
     programmes::seed(store, &ctx, &organisations).await?;
+    catalogue::seed(store, &ctx, &organisations).await?;
     let access = pavilion_domain::market_access::parse_rules_csv(include_str!(
         "../../../../rules/market_access.csv"
     ))

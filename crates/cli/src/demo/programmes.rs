@@ -119,7 +119,7 @@ impl Onboarding<'_> {
     }
 }
 
-fn org(orgs: &HashMap<&'static str, Uuid>, name: &str) -> anyhow::Result<Uuid> {
+pub(super) fn org(orgs: &HashMap<&'static str, Uuid>, name: &str) -> anyhow::Result<Uuid> {
     orgs.get(name)
         .copied()
         .with_context(|| format!("demo organisation {name} missing"))
