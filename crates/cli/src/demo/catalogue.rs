@@ -51,7 +51,6 @@ fn goods(
         wholesale: None,
         stock,
         departures: Vec::new(),
-        category_id: None,
     })
 }
 

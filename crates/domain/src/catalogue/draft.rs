@@ -85,7 +85,6 @@ pub struct ProductDraft {
     pub stock: Option<u32>,
     #[serde(default)]
     pub departures: Vec<Departure>,
-    pub category_id: Option<String>,
 }
 
 /// One problem with a draft.
@@ -351,7 +350,6 @@ mod tests {
             }),
             stock: Some(500),
             departures: vec![],
-            category_id: None,
         }
     }
 

@@ -70,7 +70,7 @@ async fn own_product(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<P
 
 /// List a product.
 #[utoipa::path(post, path = "/products", tag = "catalogue",
-    request_body(content = Object, description = "ProductDraft: kind, original_locale, titles, descriptions, hs, origin, unit, weight_kg_per_unit, volume_l_per_unit, cold_chain, shelf_life_days, retail_price, wholesale {moq, tiers}, stock, departures, category_id"),
+    request_body(content = Object, description = "ProductDraft: kind, original_locale, titles, descriptions, hs, origin, unit, weight_kg_per_unit, volume_l_per_unit, cold_chain, shelf_life_days, retail_price, wholesale {moq, tiers}, stock, departures"),
     description = "Permission: sellers (the product is their organisation's).",
     security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = Object, headers(("ETag" = String))), (status = 401, body = Problem),

@@ -15,7 +15,7 @@ fn longan() -> Value {
         "wholesale": {"moq": "100", "tiers": [
             {"min_quantity": "100", "unit_price": {"amount": "12.00", "currency": "USD"}},
             {"min_quantity": "1000", "unit_price": {"amount": "10.50", "currency": "USD"}}]},
-        "stock": 500, "category_id": null
+        "stock": 500
     })
 }
 
@@ -78,7 +78,7 @@ on_both_backends! {
             "kind": "travel_package", "original_locale": "en", "titles": {"en": "Gorilla trek"},
             "hs": "9999.00", "origin": "RW", "unit": "seat",
             "retail_price": {"amount": "1500.00", "currency": "USD"},
-            "departures": [{"date": yesterday, "seats": 8}], "shelf_life_days": null, "wholesale": null, "stock": null, "category_id": null
+            "departures": [{"date": yesterday, "seats": 8}], "shelf_life_days": null, "wholesale": null, "stock": null
         });
         let res = seller.post(app.url("/products")).json(&tour).send().await.unwrap();
         let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("departures[0].date")).await;
