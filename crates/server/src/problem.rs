@@ -214,6 +214,8 @@ impl From<StoreError> for ApiError {
                 ProblemKind::PreconditionFailed,
                 format!("{entity} changed since you read it; it is now at version {current}"),
             ),
+            StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
+            StoreError::InvalidState { detail } => ApiError::new(ProblemKind::Conflict, detail),
             busy if busy.is_busy() => {
                 let mut e = ApiError::new(ProblemKind::Unavailable, "the database is busy; retry");
                 e.retry_after = Some(1);

@@ -458,14 +458,7 @@ pub async fn renew(
             "renewals are issued by the programme's officers or administrators",
         ));
     }
-    let invoice = state
-        .store
-        .renew_membership(&caller.audit(), id)
-        .await
-        .map_err(|e| match e {
-            StoreError::InvalidState { detail } => ApiError::new(ProblemKind::Conflict, detail),
-            other => other.into(),
-        })?;
+    let invoice = state.store.renew_membership(&caller.audit(), id).await?;
     Ok((StatusCode::CREATED, axum::Json(invoice.into())))
 }
 

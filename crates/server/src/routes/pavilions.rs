@@ -206,6 +206,24 @@ pub async fn get_pavilion(
     Ok(axum::Json(state.store.pavilion(&slug).await?.into()))
 }
 
+/// Administrators and the country's agency officers curate a pavilion.
+async fn check_curator(state: &AppState, caller: &Caller, slug: &str) -> ApiResult<()> {
+    let pavilion = state.store.pavilion(slug).await?;
+    if !curates(caller, pavilion.country) {
+        return Err(ApiError::forbidden(
+            "only the country's agency officers or administrators curate its pavilion",
+        ));
+    }
+    Ok(())
+}
+
+fn listed_twice(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { field } => ApiError::invalid(field, "an id is listed twice"),
+        other => other.into(),
+    }
+}
+
 /// Choose the pavilion's featured exporters (approved exporters of the pavilion only).
 #[utoipa::path(put, path = "/pavilions/{slug}/featured", tag = "pavilions", request_body = FeatureRequest,
     params(("slug" = String, Path)),
@@ -219,21 +237,12 @@ pub async fn feature(
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<FeatureRequest>,
 ) -> ApiResult<axum::Json<PavilionView>> {
-    let pavilion = state.store.pavilion(&slug).await?;
-    if !curates(&caller, pavilion.country) {
-        return Err(ApiError::forbidden(
-            "only the country's agency officers or administrators curate its pavilion",
-        ));
-    }
+    check_curator(&state, &caller, &slug).await?;
     let pavilion = state
         .store
         .feature_sellers(&caller.audit(), &slug, &req.seller_ids)
         .await
-        .map_err(|e| match e {
-            StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
-            StoreError::Conflict { field } => ApiError::invalid(field, "a seller is listed twice"),
-            other => other.into(),
-        })?;
+        .map_err(listed_twice)?;
     Ok(axum::Json(pavilion.into()))
 }
 
@@ -250,21 +259,12 @@ pub async fn feature_products(
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<FeatureProductsRequest>,
 ) -> ApiResult<axum::Json<PavilionView>> {
-    let pavilion = state.store.pavilion(&slug).await?;
-    if !curates(&caller, pavilion.country) {
-        return Err(ApiError::forbidden(
-            "only the country's agency officers or administrators curate its pavilion",
-        ));
-    }
+    check_curator(&state, &caller, &slug).await?;
     let pavilion = state
         .store
         .feature_products(&caller.audit(), &slug, &req.product_ids)
         .await
-        .map_err(|e| match e {
-            StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
-            StoreError::Conflict { field } => ApiError::invalid(field, "a product is listed twice"),
-            other => other.into(),
-        })?;
+        .map_err(listed_twice)?;
     Ok(axum::Json(pavilion.into()))
 }
 

@@ -120,11 +120,7 @@ pub async fn update_product(
     let product = state
         .store
         .update_product(&caller.audit(), id, expected, &draft)
-        .await
-        .map_err(|e| match e {
-            pavilion_store::StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
-            other => other.into(),
-        })?;
+        .await?;
     Ok(with_etag(StatusCode::OK, product))
 }
 

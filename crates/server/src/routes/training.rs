@@ -139,9 +139,8 @@ async fn managed_course(state: &AppState, caller: &Caller, id: Uuid) -> ApiResul
     Ok(course)
 }
 
-fn invalid_state(e: StoreError) -> ApiError {
+fn already_enrolled(e: StoreError) -> ApiError {
     match e {
-        StoreError::InvalidState { detail } => ApiError::new(ProblemKind::Conflict, detail),
         StoreError::Conflict { field } => ApiError::new(
             ProblemKind::Conflict,
             format!("{field} is already enrolled"),
@@ -242,7 +241,7 @@ pub async fn enroll(
         .store
         .enroll(&caller.audit(), cohort_id, &who)
         .await
-        .map_err(invalid_state)?;
+        .map_err(already_enrolled)?;
     Ok((StatusCode::CREATED, axum::Json(enrollment.into())))
 }
 
@@ -263,6 +262,6 @@ pub async fn complete(
         .store
         .complete_enrollment(&caller.audit(), id)
         .await
-        .map_err(invalid_state)?;
+        .map_err(already_enrolled)?;
     Ok(StatusCode::NO_CONTENT)
 }
