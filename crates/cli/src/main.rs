@@ -46,6 +46,9 @@ enum Command {
         #[command(flatten)]
         quote: quote::QuoteArgs,
     },
+    /// Rebuild this machine's search index from the catalogue (stop `pavilion serve` first: one
+    /// writer per index).
+    Reindex(ConfigArgs),
     /// Landed-cost rule packs.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -178,6 +181,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             server.run(shutdown_signal()).await.context("serving")
         }
         Command::CreateAdmin(args) => create_admin(args).await,
+        Command::Reindex(args) => {
+            let config = args.load()?;
+            let store = open_migrated(&config).await?;
+            let dir = config.search_dir();
+            let index = pavilion_search::SearchIndex::open_or_create(&dir)
+                .map_err(|e| anyhow::anyhow!("search index in {}: {e}", dir.display()))?;
+            let index = std::sync::Arc::new(index);
+            let count = pavilion_server::catalogue_index::rebuild(&store, &index).await?;
+            println!("indexed {count} products in {}", dir.display());
+            Ok(())
+        }
         Command::Quote { config, quote } => {
             let store = open_migrated(&config.load()?).await?;
             quote::quote(&store, &quote).await

@@ -82,6 +82,10 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["create-admin", "--help"],
         vec!["version", "--help"],
+        vec!["reindex", "--help"],
+        vec!["quote", "--help"],
+        vec!["rules", "import", "--help"],
+        vec!["fx", "import", "--help"],
     ] {
         let out = pavilion(&args, dir.path());
         assert!(out.status.success(), "{args:?}");
@@ -266,6 +270,16 @@ fn demo_seeds_the_stories_once_and_serves_them() {
         assert!(response.contains("demo (illustrative"), "{response}");
         terminate(&child);
         assert!(child.wait().unwrap().success());
+        let reindex = pavilion(
+            &["reindex", "--data-dir", dir.path().to_str().unwrap()],
+            dir.path(),
+        );
+        assert!(
+            reindex.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reindex.stderr)
+        );
+        assert!(String::from_utf8_lossy(&reindex.stdout).starts_with("indexed 5 products"));
         let mut out = String::new();
         child
             .stdout

@@ -1,5 +1,6 @@
 //! Building and running the server: one router, its layers, and graceful shutdown.
 
+use crate::catalogue_index::{Indexer, rebuild};
 use crate::config::Config;
 use crate::observability;
 use crate::problem::{ApiError, ProblemKind};
@@ -11,6 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use pavilion_search::SearchIndex;
 use pavilion_store::sessions::DatabaseSessionStore;
 use pavilion_store::{Store, StoreOptions};
 use std::future::Future;
@@ -26,6 +28,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
 pub const SESSION_COOKIE: &str = "pavilion_session";
+/// How often the search index follows the catalogue's outbox.
+const INDEX_POLL: Duration = Duration::from_millis(250);
 /// How often each process checks whether another imported rule packs.
 const RULES_POLL: Duration = Duration::from_secs(5);
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -41,6 +45,11 @@ pub enum StartError {
     Store(#[from] pavilion_store::StoreError),
     #[error("rule packs: {0}")]
     Rules(String),
+    #[error("search index in {path}: {source}")]
+    Search {
+        path: String,
+        source: pavilion_search::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -89,7 +98,18 @@ impl Server {
                     source,
                 })?;
         let rules = Rules::load(&store).await.map_err(StartError::Rules)?;
-        let state = AppState::new(store, config, observability::metrics_handle(), rules);
+        let dir = config.search_dir();
+        let index = SearchIndex::open_or_create(&dir).map_err(|source| StartError::Search {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let state = AppState::new(
+            store,
+            config,
+            observability::metrics_handle(),
+            rules,
+            Indexer::new(index),
+        );
         Ok(Self {
             listener,
             router: router(state.clone()),
@@ -135,6 +155,22 @@ impl Server {
                 }
             }
         });
+        let (catalogue, store) = (self.state.catalogue.clone(), self.state.store.clone());
+        let indexer = tokio::spawn(async move {
+            if catalogue.index.last_applied().is_none() {
+                // A new index (or one of an older schema): build it from the catalogue first.
+                if let Err(e) = rebuild(&store, &catalogue.index).await {
+                    tracing::error!(error = %e, "could not build the search index");
+                }
+            }
+            let mut every = tokio::time::interval(INDEX_POLL);
+            loop {
+                every.tick().await;
+                if let Err(e) = catalogue.catch_up(&store).await {
+                    tracing::warn!(error = %e, "search index could not catch up; retrying");
+                }
+            }
+        });
         let (stopping_tx, mut stopping_rx) = watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -160,6 +196,7 @@ impl Server {
         };
         sweeper.abort();
         rules_refresher.abort();
+        indexer.abort();
         self.state.store.close().await;
         result
     }

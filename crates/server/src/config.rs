@@ -16,6 +16,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the embedded database (and later uploaded files and indexes) live.
     pub data_dir: PathBuf,
+    /// Where this process keeps its search index; unset means `data_dir/search-index`. Each
+    /// process needs its own directory.
+    pub search_dir: Option<PathBuf>,
     /// `postgres://…` for PostgreSQL; unset means SQLite in `data_dir`.
     pub database_url: Option<String>,
     pub database_max_connections: u32,
@@ -53,6 +56,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("pavilion-data"),
+            search_dir: None,
             database_url: None,
             database_max_connections: 16,
             max_body_bytes: 1024 * 1024,
@@ -110,6 +114,12 @@ impl Config {
             Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
             _ => Vec::new(),
         }
+    }
+
+    pub fn search_dir(&self) -> PathBuf {
+        self.search_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("search-index"))
     }
 
     /// The database to use: the configured URL, else SQLite in the data directory.

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod catalogue_index;
 pub mod config;
 mod extract;
 pub mod json;

@@ -1,3 +1,4 @@
+use crate::catalogue_index::Indexer;
 use crate::config::Config;
 use crate::rules::Rules;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -27,17 +28,26 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// Stores quotes in batches (one commit for all quotes waiting).
     pub quotes: QuoteWriter,
+    /// This process's search index of the catalogue.
+    pub catalogue: Arc<Indexer>,
     rates: Arc<Mutex<HashMap<RateKey, CachedRate>>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, metrics: PrometheusHandle, rules: Rules) -> Self {
+    pub fn new(
+        store: Store,
+        config: Config,
+        metrics: PrometheusHandle,
+        rules: Rules,
+        catalogue: Indexer,
+    ) -> Self {
         Self {
             store: store.clone(),
             config: Arc::new(config),
             metrics,
             rules: Arc::new(rules),
             quotes: QuoteWriter::spawn(store.clone()),
+            catalogue: Arc::new(catalogue),
             rates: Arc::default(),
         }
     }

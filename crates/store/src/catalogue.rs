@@ -271,6 +271,22 @@ impl Store {
         Ok(product)
     }
 
+    /// Every product id in creation order, a page at a time (for rebuilding indexes).
+    pub async fn product_ids_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM products WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after.map(|u| u.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(|(id,)| uuid(T, &id)).collect()
+    }
+
     /// A seller's products in creation order.
     pub async fn products_of(
         &self,

@@ -36,7 +36,20 @@ pub(crate) async fn publish(
     .bind(payload.to_string())
     .execute(&mut **tx)
     .await?;
+    sqlx::query("INSERT INTO outbox (kind, subject_id) VALUES ($1, $2)")
+        .bind(kind.to_owned())
+        .bind(subject_id.to_owned())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// One entry of the outbox, in publication order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub kind: String,
+    pub subject_id: String,
 }
 
 #[derive(FromRow)]
@@ -50,6 +63,39 @@ struct EventRow {
 }
 
 impl crate::Store {
+    /// Outbox entries of `kind` after `seq`, oldest first.
+    pub async fn outbox_after(
+        &self,
+        kind: &str,
+        seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, kind, subject_id FROM outbox WHERE kind = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(kind.to_owned())
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, kind, subject_id)| OutboxEntry {
+                seq,
+                kind,
+                subject_id,
+            })
+            .collect())
+    }
+
+    /// The newest outbox position (0 when empty).
+    pub async fn outbox_head(&self) -> StoreResult<i64> {
+        let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(seq)
+    }
+
     /// Events about one subject, oldest first.
     pub async fn events_about(
         &self,

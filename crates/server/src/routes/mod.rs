@@ -13,6 +13,7 @@ pub mod pavilions;
 pub mod products;
 pub mod programmes;
 pub mod quotes;
+pub mod search;
 pub mod tokens;
 pub mod training;
 pub mod users;
@@ -118,6 +119,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(products::seller_products))
         .routes(routes!(products::offer))
+        .routes(routes!(search::search))
         .routes(routes!(training::create_course))
         .routes(routes!(training::create_cohort))
         .routes(routes!(training::enroll))

@@ -46,6 +46,8 @@ pub struct TestApp {
     pub store: Store,
     _server: RunningServer,
     db: TestDatabase,
+    /// This server's data directory (its search index lives there).
+    _data: tempfile::TempDir,
 }
 
 impl Fixture for TestApp {
@@ -53,9 +55,11 @@ impl Fixture for TestApp {
         captured_logs();
         let db = TestDatabase::create(backend).await;
         let store = db.store().await;
+        let data = tempfile::tempdir().unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             max_body_bytes: 16 * 1024,
+            data_dir: data.path().to_owned(),
             ..Config::default()
         };
         let server = Server::with_store(config, store.clone())
@@ -67,6 +71,7 @@ impl Fixture for TestApp {
             store,
             _server: server,
             db,
+            _data: data,
         }
     }
 }
@@ -92,17 +97,19 @@ impl TestApp {
 
     /// Another server process on the same database (own pool, own sessions cache: nothing shared
     /// but the database), as when several `pavilion serve` share one PostgreSQL.
-    pub async fn second_server(&self) -> (String, RunningServer) {
+    pub async fn second_server(&self) -> (String, RunningServer, tempfile::TempDir) {
         let store = self.db.store().await;
+        let dir = tempfile::tempdir().unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
             ..Config::default()
         };
         let server = Server::with_store(config, store)
             .await
             .expect("second server")
             .spawn();
-        (format!("http://{}", server.addr), server)
+        (format!("http://{}", server.addr), server, dir)
     }
 
     /// A second connection pool on the same database, as another process would have.

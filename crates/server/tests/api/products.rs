@@ -160,3 +160,44 @@ on_both_backends! {
         expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("destination")).await;
     }
 }
+
+on_both_backends! {
+    /// The index follows the catalogue through the outbox: new products become findable (in
+    /// Chinese too), archived ones disappear.
+    async fn the_search_index_follows_the_catalogue(app: TestApp) {
+        let (seller, _) = app.seller("search@pailin.test", "KH").await;
+        let (_, product) = app.post(&seller, "/products", longan()).await;
+        let id = product["id"].as_str().unwrap().to_owned();
+        let found = |q: &'static str| {
+            let url = app.url(&format!("/search?{q}"));
+            async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let mut results = Value::Null;
+        for _ in 0..100 {
+            results = found("q=%E9%BE%99%E7%9C%BC&locale=zh-CN").await;
+            if results["total"] == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(results["total"], 1, "{results}");
+        assert_eq!(results["hits"][0]["product_id"], id.as_str());
+        assert_eq!(results["hits"][0]["title"], "柬埔寨拜林龙眼 5公斤装");
+        assert_eq!(found("q=longan&origin=KH&channel=retail").await["total"], 1);
+        assert_eq!(found("q=longan&origin=MX").await["total"], 0);
+
+        seller.delete(app.url(&format!("/products/{id}"))).send().await.unwrap();
+        for _ in 0..100 {
+            results = found("q=longan").await;
+            if results["total"] == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(results["total"], 0, "{results}");
+        let res = reqwest::get(app.url("/search?limit=0")).await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("limit")).await;
+        let res = reqwest::get(app.url("/search?locale=klingon")).await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("locale")).await;
+    }
+}

@@ -269,7 +269,7 @@ on_both_backends! {
             decide(&app, &officer, &a, "verified").await;
             applications.push(a);
         }
-        let (second_base, _second) = app.second_server().await;
+        let (second_base, _second, _second_data) = app.second_server().await;
         let other_officer = browser();
         let res = other_officer.post(format!("{second_base}/api/v1/auth/sign-in"))
             .json(&json!({"email": "officer@race.test", "password": PASSWORD})).send().await.unwrap();
