@@ -1,6 +1,6 @@
 //! Building and running the server: one router, its layers, and graceful shutdown.
 
-use crate::catalogue_index::{Indexer, rebuild};
+use crate::catalogue_index::Indexer;
 use crate::config::Config;
 use crate::observability;
 use crate::problem::{ApiError, ProblemKind};
@@ -12,7 +12,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use pavilion_search::SearchIndex;
 use pavilion_store::sessions::DatabaseSessionStore;
 use pavilion_store::{Store, StoreOptions};
 use std::future::Future;
@@ -45,11 +44,6 @@ pub enum StartError {
     Store(#[from] pavilion_store::StoreError),
     #[error("rule packs: {0}")]
     Rules(String),
-    #[error("search index in {path}: {source}")]
-    Search {
-        path: String,
-        source: pavilion_search::Error,
-    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -98,17 +92,13 @@ impl Server {
                     source,
                 })?;
         let rules = Rules::load(&store).await.map_err(StartError::Rules)?;
-        let dir = config.search_dir();
-        let index = SearchIndex::open_or_create(&dir).map_err(|source| StartError::Search {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        let catalogue = Indexer::new(config.search_dir());
         let state = AppState::new(
             store,
             config,
             observability::metrics_handle(),
             rules,
-            Indexer::new(index),
+            catalogue,
         );
         Ok(Self {
             listener,
@@ -157,16 +147,10 @@ impl Server {
         });
         let (catalogue, store) = (self.state.catalogue.clone(), self.state.store.clone());
         let indexer = tokio::spawn(async move {
-            if catalogue.index.last_applied().is_none() {
-                // A new index (or one of an older schema): build it from the catalogue first.
-                if let Err(e) = rebuild(&store, &catalogue.index).await {
-                    tracing::error!(error = %e, "could not build the search index");
-                }
-            }
             let mut every = tokio::time::interval(INDEX_POLL);
             loop {
                 every.tick().await;
-                if let Err(e) = catalogue.catch_up(&store).await {
+                if let Err(e) = catalogue.step(&store).await {
                     tracing::warn!(error = %e, "search index could not catch up; retrying");
                 }
             }

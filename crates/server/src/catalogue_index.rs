@@ -9,10 +9,11 @@
 
 use pavilion_domain::catalogue::{Locale, ProductKind};
 use pavilion_domain::market_access::decide;
-use pavilion_search::{Channel, Localized, ProductDocument, SearchIndex};
+use pavilion_search::{Channel, IndexOptions, Localized, ProductDocument, SearchIndex};
 use pavilion_store::catalogue::Product;
 use pavilion_store::{Store, StoreError};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -107,24 +108,72 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// This process's index and the outbox entries it has applied recently.
+///
+/// The index is opened on first need (a search, or a product to index): loading the Chinese
+/// dictionary and the writer costs time and memory an instance without a catalogue never pays.
 pub struct Indexer {
-    pub index: Arc<SearchIndex>,
+    dir: PathBuf,
+    index: tokio::sync::OnceCell<Arc<SearchIndex>>,
     /// Sequence numbers applied within the look-back window, so a late-committed entry is
     /// noticed without re-applying the whole window on every pass.
     seen: std::sync::Mutex<BTreeSet<i64>>,
 }
 
+/// A server indexes a few products at a time: a small writer is plenty (the CLI's rebuild
+/// uses the default, larger one).
+fn server_options() -> IndexOptions {
+    IndexOptions {
+        writer_memory_bytes: 32 * 1024 * 1024,
+        writer_threads: 1,
+    }
+}
+
 impl Indexer {
-    pub fn new(index: SearchIndex) -> Self {
+    pub fn new(dir: PathBuf) -> Self {
         Self {
-            index: Arc::new(index),
+            dir,
+            index: tokio::sync::OnceCell::new(),
             seen: std::sync::Mutex::default(),
         }
     }
 
+    /// The index, opening it on first use.
+    pub async fn index(&self) -> Result<Arc<SearchIndex>, IndexError> {
+        self.index
+            .get_or_try_init(|| async {
+                let dir = self.dir.clone();
+                blocking(move || {
+                    SearchIndex::open_or_create_with(&dir, &server_options()).map(Arc::new)
+                })
+                .await
+            })
+            .await
+            .cloned()
+    }
+
+    /// One pass of the indexing loop: nothing until the catalogue has a product; then build the
+    /// index if it is new, else apply what the outbox says changed.
+    pub async fn step(&self, store: &Store) -> Result<(), IndexError> {
+        if self.index.get().is_none() && store.outbox_after(PRODUCT_CHANGED, 0, 1).await?.is_empty()
+        {
+            return Ok(());
+        }
+        let index = self.index().await?;
+        if index.last_applied().is_none() {
+            rebuild(store, &index).await?;
+        } else {
+            self.catch_up(store, &index).await?;
+        }
+        Ok(())
+    }
+
     /// Applies the outbox entries the index has not seen; returns how many products it touched.
-    pub async fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
-        let position = i64::try_from(self.index.last_applied().unwrap_or(0)).unwrap_or(i64::MAX);
+    pub async fn catch_up(
+        &self,
+        store: &Store,
+        index: &Arc<SearchIndex>,
+    ) -> Result<usize, IndexError> {
+        let position = i64::try_from(index.last_applied().unwrap_or(0)).unwrap_or(i64::MAX);
         let floor = (position - LOOKBACK).max(0);
         let entries = store.outbox_after(PRODUCT_CHANGED, floor, PAGE).await?;
         let fresh: Vec<_> = {
@@ -153,7 +202,7 @@ impl Indexer {
             }
         }
         let new_position = u64::try_from(head.max(position)).unwrap_or(0);
-        let index = self.index.clone();
+        let index = index.clone();
         blocking(move || {
             index.upsert(&upserts)?;
             index.delete(deletes)?;

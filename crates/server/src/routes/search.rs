@@ -76,7 +76,11 @@ pub async fn search(
         limit: q.limit.unwrap_or(20),
         offset: q.offset.unwrap_or(0),
     };
-    let index = state.catalogue.index.clone();
+    let index = state
+        .catalogue
+        .index()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
         .map_err(|e| ApiError::internal(&e))?
