@@ -11,6 +11,8 @@ pub mod hs;
 pub mod landed_cost;
 pub mod market_access;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod programmes;
 pub mod quantity;
 pub mod text;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The eleven Incoterms 2020 rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Incoterm {
     EXW,
     FCA,
@@ -59,6 +60,7 @@ impl fmt::Display for Incoterm {
 
 /// How goods travel; freight rates and some low-value regimes depend on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransportMode {
     Air,

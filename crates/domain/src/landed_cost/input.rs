@@ -15,6 +15,7 @@ time::serde::format_description!(pub(crate) iso_date, Date, "[year]-[month]-[day
 
 /// Who buys: a consumer may use cross-border retail regimes, a business may not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BuyerKind {
     #[default]
@@ -78,26 +79,35 @@ impl<'de> Deserialize<'de> for RequestedRegime {
 
 /// Measures some rules need per unit of a line: litres for spirits' specific tax, ml or grams for
 /// the high-end cosmetics threshold.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Measures {
     #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub litres_per_unit: Option<Decimal>,
     #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ml_per_unit: Option<Decimal>,
     #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub grams_per_unit: Option<Decimal>,
 }
 
 /// One line of the order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteLine {
     /// 6 to 10 digits.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hs: HsCode,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub origin: Country,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::QuantitySchema))]
     pub quantity: Quantity,
     /// Price of one unit of `quantity`, in any currency (converted with the given rates).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub unit_value: Money,
     #[serde(default)]
     pub measures: Measures,
@@ -110,51 +120,64 @@ pub struct QuoteLine {
 }
 
 /// The consignment, for computed freight and for regimes that depend on the carrier.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transport {
     pub mode: TransportMode,
     /// Where the goods leave from; by default the first line's origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub origin: Option<Country>,
     #[serde(with = "decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub actual_weight_kg: Decimal,
     #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub volume_cm3: Option<Decimal>,
     #[serde(default)]
     pub cold_chain: bool,
 }
 
 /// A request for a landed-cost quote.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteInput {
     /// The rules in force on this date apply ("YYYY-MM-DD").
     #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub destination: Country,
     #[serde(default)]
     pub buyer: BuyerKind,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub regime: RequestedRegime,
     pub incoterm: Incoterm,
     /// The currency the buyer sees.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
     /// Freight to the place of import; computed from `transport` and the rate tables when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::MoneySchema>))]
     pub freight: Option<Money>,
     /// Computed from the insurance table when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::MoneySchema>))]
     pub insurance: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
     /// What the buyer already used this year of a regime's per-person limit (assumed zero when
     /// absent, and the quote says so).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::MoneySchema>))]
     pub yearly_used: Option<Money>,
     pub lines: Vec<QuoteLine>,
     /// Every conversion uses one of these (directly or inverted); none is ever assumed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ExchangeRateSchema>))]
     pub rates: Vec<ExchangeRate>,
 }
 

@@ -16,15 +16,7 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Money on the wire: the amount as a decimal string with the currency's minor digits.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = Money)]
-pub struct MoneySchema {
-    #[schema(example = "2999.00")]
-    pub amount: String,
-    #[schema(example = "USD")]
-    pub currency: String,
-}
+pub use pavilion_domain::openapi::MoneySchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

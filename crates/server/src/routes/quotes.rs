@@ -133,7 +133,7 @@ pub async fn compute(
 
 /// Quote the landed cost of an order and keep the quote for checkout.
 #[utoipa::path(post, path = "/quotes", tag = "quotes",
-    request_body(content = Object, description = "QuoteInput — see docs/landed-cost.md"),
+    request_body(content = QuoteInput, description = "What to quote — see docs/landed-cost.md"),
     description = "Permission: public (carts of guests are quoted too).",
     responses(
         (status = 201, body = QuoteResponse),

@@ -26,6 +26,10 @@ on_both_backends! {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["paths"]["/auth/sign-in"]["post"].is_object());
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        for name in ["QuoteInput", "QuoteLine", "Measures", "Transport", "Incoterm", "Money", "Quantity", "ExchangeRate"] {
+            assert!(schemas[name].is_object(), "schema {name} missing: {}", schemas.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(", "));
+        }
         let page = reqwest::get(app.url("/api/docs/")).await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.unwrap();
