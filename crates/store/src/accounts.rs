@@ -191,10 +191,17 @@ pub(crate) async fn organisation_in_tx(
     tx: &mut Transaction<'static, Any>,
     id: Uuid,
 ) -> StoreResult<Organisation> {
+    organisation_in(&mut **tx, id).await
+}
+
+async fn organisation_in<'e, E>(executor: E, id: Uuid) -> StoreResult<Organisation>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let sql = format!("SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = $1");
     let row: Option<OrganisationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await?;
     row.ok_or(StoreError::NotFound {
         entity: "organisation",
@@ -215,15 +222,7 @@ impl Store {
     }
 
     pub async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
-        let sql = format!("SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = $1");
-        let row: Option<OrganisationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-        row.ok_or(StoreError::NotFound {
-            entity: "organisation",
-        })?
-        .try_into()
+        organisation_in(self.pool(), id).await
     }
 
     /// Organisations in creation order, optionally of one kind and one country.

@@ -167,15 +167,7 @@ impl Store {
     }
 
     pub async fn plan(&self, id: Uuid) -> StoreResult<MembershipPlan> {
-        let sql = format!("SELECT {PLAN_COLUMNS} FROM membership_plans WHERE id = $1");
-        let row: Option<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-        row.ok_or(StoreError::NotFound {
-            entity: "membership plan",
-        })?
-        .try_into()
+        plan_in(self.pool(), id).await
     }
 
     pub async fn add_promotion(
