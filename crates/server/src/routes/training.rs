@@ -232,6 +232,19 @@ pub async fn enroll(
 ) -> ApiResult<(StatusCode, axum::Json<EnrollmentView>)> {
     let cohort = state.store.cohort(cohort_id).await?;
     managed_programme(&state, &caller, cohort.programme_id).await?;
+    if let Some(seller_id) = req.seller_id {
+        let seller = state
+            .store
+            .organisation(seller_id)
+            .await
+            .map_err(|e| ApiError::from(e).with_field("seller_id"))?;
+        if seller.kind != pavilion_domain::accounts::OrganisationKind::Seller {
+            return Err(ApiError::invalid(
+                "seller_id",
+                format!("{} is not an exporter", seller.name),
+            ));
+        }
+    }
     let who = NewEnrollment {
         participant_name: req.participant_name.into(),
         participant_email: req.participant_email.into(),

@@ -319,6 +319,10 @@ on_both_backends! {
                 (status, res.json::<Value>().await.unwrap())
             }));
         }
+        let res = officer.post(app.url(&format!("/cohorts/{cohort_id}/enrollments")))
+            .json(&json!({"participant_name": "Nobody", "participant_email": "n@x.test", "seller_id": "0190f3f0-0000-7000-8000-000000000000"}))
+            .send().await.unwrap();
+        expect_problem(res, StatusCode::NOT_FOUND, Some("seller_id")).await;
         let mut enrolled = Vec::new();
         for t in tasks {
             let (status, body) = t.await.unwrap();
