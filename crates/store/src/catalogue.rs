@@ -4,7 +4,7 @@
 use crate::audit::{self, AuditContext, Change};
 use crate::values::{date_text, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
-use pavilion_domain::catalogue::{Departure, ProductDraft};
+use pavilion_domain::catalogue::{Departure, ProductDraft, Variant};
 use serde::Serialize;
 use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
@@ -35,6 +35,7 @@ struct ProductRow {
     seller_id: String,
     body: String,
     stock: Option<i64>,
+    category: Option<String>,
     archived_at: Option<String>,
     version: i64,
     created_at: String,
@@ -42,7 +43,8 @@ struct ProductRow {
 }
 
 const T: &str = "products";
-const COLUMNS: &str = "id, seller_id, body, stock, archived_at, version, created_at, updated_at";
+const COLUMNS: &str =
+    "id, seller_id, body, stock, category, archived_at, version, created_at, updated_at";
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -53,6 +55,15 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
     let stripped = ProductDraft {
         stock: None,
         departures: Vec::new(),
+        category: None,
+        variants: draft
+            .variants
+            .iter()
+            .map(|v| Variant {
+                stock: None,
+                ..v.clone()
+            })
+            .collect(),
         ..draft.clone()
     };
     serde_json::to_string(&stripped).map_err(bad)
@@ -61,6 +72,23 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
 async fn hydrate(tx: &mut Transaction<'static, Any>, r: ProductRow) -> StoreResult<Product> {
     let mut draft: ProductDraft = serde_json::from_str(&r.body).map_err(bad)?;
     draft.stock = r.stock.map(|s| u32::try_from(s).map_err(bad)).transpose()?;
+    draft.category = r.category;
+    if !draft.variants.is_empty() {
+        let stocks: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT sku, stock FROM product_variants WHERE product_id = $1")
+                .bind(r.id.clone())
+                .fetch_all(&mut **tx)
+                .await?;
+        let stocks: std::collections::HashMap<_, _> = stocks.into_iter().collect();
+        for v in &mut draft.variants {
+            v.stock = stocks
+                .get(&v.sku)
+                .copied()
+                .flatten()
+                .map(|s| u32::try_from(s).map_err(bad))
+                .transpose()?;
+        }
+    }
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT date, seats, seats_sold FROM departures WHERE product_id = $1 ORDER BY date",
     )
@@ -133,6 +161,49 @@ async fn write_departures(
     Ok(())
 }
 
+/// Keeps one stock row per variant: new SKUs are added, stock set, and SKUs no longer offered
+/// removed.
+async fn write_variants(
+    tx: &mut Transaction<'static, Any>,
+    id: Uuid,
+    variants: &[Variant],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM product_variants WHERE product_id = $1")
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    for v in variants {
+        sqlx::query("INSERT INTO product_variants (product_id, sku, stock) VALUES ($1, $2, $3)")
+            .bind(id.to_string())
+            .bind(v.sku.clone())
+            .bind(v.stock.map(i64::from))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Refuses a category slug the tree does not have (the foreign key guards the race).
+async fn check_category(
+    tx: &mut Transaction<'static, Any>,
+    draft: &ProductDraft,
+) -> StoreResult<()> {
+    let Some(slug) = &draft.category else {
+        return Ok(());
+    };
+    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM categories WHERE slug = $1")
+        .bind(slug.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Rule {
+            field: "category",
+            detail: format!("there is no category {slug:?}"),
+        }),
+    }
+}
+
 async fn publish_change(tx: &mut Transaction<'static, Any>, product: &Product) -> StoreResult<()> {
     let payload = serde_json::json!({"product_id": product.id, "version": product.version, "archived": product.archived});
     events::publish(
@@ -155,9 +226,10 @@ impl Store {
         let id = Uuid::now_v7();
         let now = Timestamp::now().to_stored();
         let mut tx = self.begin_write().await?;
+        check_category(&mut tx, draft).await?;
         sqlx::query(
-            "INSERT INTO products (id, seller_id, kind, origin, hs, body, stock, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+            "INSERT INTO products (id, seller_id, kind, origin, hs, body, stock, category, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
         )
         .bind(id.to_string())
         .bind(seller_id.to_string())
@@ -166,10 +238,12 @@ impl Store {
         .bind(draft.hs.digits().to_owned())
         .bind(body(draft)?)
         .bind(draft.stock.map(i64::from))
+        .bind(draft.category.clone())
         .bind(now)
         .execute(&mut *tx)
         .await?;
         write_departures(&mut tx, id, &draft.departures).await?;
+        write_variants(&mut tx, id, &draft.variants).await?;
         let product = product_in(&mut tx, id).await?;
         publish_change(&mut tx, &product).await?;
         audit::record(
@@ -205,16 +279,18 @@ impl Store {
     ) -> StoreResult<Product> {
         let mut tx = self.begin_write().await?;
         let before = product_in(&mut tx, id).await?;
+        check_category(&mut tx, draft).await?;
         let version = expected_version.unwrap_or(before.version);
         let updated = sqlx::query(
-            "UPDATE products SET kind = $1, origin = $2, hs = $3, body = $4, stock = $5, version = version + 1, \
-             updated_at = $6 WHERE id = $7 AND version = $8",
+            "UPDATE products SET kind = $1, origin = $2, hs = $3, body = $4, stock = $5, category = $6, \
+             version = version + 1, updated_at = $7 WHERE id = $8 AND version = $9",
         )
         .bind(draft.kind.as_str())
         .bind(draft.origin.code())
         .bind(draft.hs.digits().to_owned())
         .bind(body(draft)?)
         .bind(draft.stock.map(i64::from))
+        .bind(draft.category.clone())
         .bind(Timestamp::now().to_stored())
         .bind(id.to_string())
         .bind(version)
@@ -227,6 +303,7 @@ impl Store {
             });
         }
         write_departures(&mut tx, id, &draft.departures).await?;
+        write_variants(&mut tx, id, &draft.variants).await?;
         let after = product_in(&mut tx, id).await?;
         publish_change(&mut tx, &after).await?;
         audit::record(

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod audit;
 mod backend;
 pub mod catalogue;
+pub mod categories;
 mod error;
 pub mod events;
 pub mod fx;

@@ -51,6 +51,8 @@ fn goods(
         wholesale: None,
         stock,
         departures: Vec::new(),
+        category: None,
+        variants: Vec::new(),
     })
 }
 

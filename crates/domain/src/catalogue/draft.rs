@@ -6,10 +6,14 @@ use super::pricing::PriceTier;
 use crate::{Country, HsCode, Money, Unit};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use time::Date;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
+pub const MAX_SKU_CHARS: usize = 64;
+pub const MAX_VARIANTS: usize = 100;
+pub const MAX_ATTRIBUTE_CHARS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +55,22 @@ pub struct Wholesale {
     pub tiers: Vec<PriceTier>,
 }
 
+/// One way a product comes (a size, a grade, a pack), with its own SKU, stock and, where it
+/// differs, its own price and weight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub sku: String,
+    /// What sets it apart, e.g. `{"size": "L", "grade": "A"}`.
+    pub attributes: BTreeMap<String, String>,
+    /// Replaces the product's retail price for this variant.
+    pub retail_price: Option<Money>,
+    /// Units in stock, for a variant sold retail.
+    pub stock: Option<u32>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub weight_kg_per_unit: Option<Decimal>,
+}
+
 /// A dated departure of a travel package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +89,9 @@ pub struct ProductDraft {
     #[serde(default)]
     pub descriptions: Localized,
     pub hs: HsCode,
+    /// The slug of the product's category in the category tree.
+    #[serde(default)]
+    pub category: Option<String>,
     pub origin: Country,
     pub unit: Unit,
     #[serde(default, with = "rust_decimal::serde::str_option")]
@@ -85,6 +108,121 @@ pub struct ProductDraft {
     pub stock: Option<u32>,
     #[serde(default)]
     pub departures: Vec<Departure>,
+    /// Sizes, grades or packs; when present, stock is kept per variant.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+}
+
+impl ProductDraft {
+    /// The variant with this SKU.
+    pub fn variant(&self, sku: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.sku == sku)
+    }
+}
+
+/// A slug: 1 to 64 of `a-z`, `0-9` and inner `-` (category and pavilion addresses).
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_sku(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= MAX_SKU_CHARS
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+}
+
+fn check_variants(errors: &mut Vec<FieldError>, d: &ProductDraft) {
+    if d.variants.is_empty() {
+        return;
+    }
+    if d.variants.len() > MAX_VARIANTS {
+        err(
+            errors,
+            "variants",
+            format!("at most {MAX_VARIANTS} variants (got {})", d.variants.len()),
+        );
+    }
+    if d.kind == ProductKind::TravelPackage {
+        err(
+            errors,
+            "variants",
+            "travel packages sell seats per departure, not variants",
+        );
+    }
+    if d.stock.is_some() {
+        err(
+            errors,
+            "stock",
+            "a product with variants keeps its stock per variant",
+        );
+    }
+    let sold_retail = d.retail_price.is_some();
+    let mut skus = BTreeSet::new();
+    let mut combos = BTreeSet::new();
+    for (i, v) in d.variants.iter().enumerate() {
+        let at = |f: &str| format!("variants[{i}].{f}");
+        if !is_sku(&v.sku) {
+            err(
+                errors,
+                at("sku"),
+                format!("1 to {MAX_SKU_CHARS} of A-Z, a-z, 0-9, '-', '_', '.', '/'"),
+            );
+        } else if !skus.insert(v.sku.as_str()) {
+            err(errors, at("sku"), format!("{:?} is used twice", v.sku));
+        }
+        if v.attributes.is_empty() {
+            err(
+                errors,
+                at("attributes"),
+                "say what sets the variant apart, e.g. size or grade",
+            );
+        }
+        for (k, val) in &v.attributes {
+            let bad = |t: &str| t.trim().is_empty() || t.chars().count() > MAX_ATTRIBUTE_CHARS;
+            if bad(k) || bad(val) {
+                err(
+                    errors,
+                    at(&format!("attributes.{k}")),
+                    format!("names and values are 1 to {MAX_ATTRIBUTE_CHARS} characters"),
+                );
+            }
+        }
+        if !v.attributes.is_empty() && !combos.insert(&v.attributes) {
+            err(
+                errors,
+                at("attributes"),
+                "another variant has the same attributes",
+            );
+        }
+        if let Some(price) = &v.retail_price {
+            check_positive(errors, &at("retail_price"), price);
+            match &d.retail_price {
+                None => err(
+                    errors,
+                    at("retail_price"),
+                    "the product is not sold retail: give the product a retail price first",
+                ),
+                Some(p) if p.currency() != price.currency() => err(
+                    errors,
+                    at("retail_price"),
+                    format!("must be in {}, like the product's price", p.currency()),
+                ),
+                Some(_) => {}
+            }
+        }
+        if sold_retail && v.stock.is_none() {
+            err(errors, at("stock"), "a variant sold retail needs its stock");
+        }
+        if v.weight_kg_per_unit.is_some_and(|w| w <= Decimal::ZERO) {
+            err(errors, at("weight_kg_per_unit"), "must be more than 0");
+        }
+    }
 }
 
 /// One problem with a draft.
@@ -202,6 +340,15 @@ pub fn validate(d: &ProductDraft, today: Date) -> Result<(), Vec<FieldError>> {
             "must be at least 1 day (omit it for non-perishables)",
         );
     }
+    if let Some(slug) = &d.category
+        && !is_slug(slug)
+    {
+        err(
+            &mut errors,
+            "category",
+            "a category slug: 1 to 64 of a-z, 0-9 and '-'",
+        );
+    }
     if let Some(price) = &d.retail_price {
         check_positive(&mut errors, "retail_price", price);
     }
@@ -217,7 +364,7 @@ pub fn validate(d: &ProductDraft, today: Date) -> Result<(), Vec<FieldError>> {
                     "goods are sold retail, wholesale or both: give a price",
                 );
             }
-            if d.retail_price.is_some() && d.stock.is_none() {
+            if d.retail_price.is_some() && d.stock.is_none() && d.variants.is_empty() {
                 err(
                     &mut errors,
                     "stock",
@@ -301,6 +448,7 @@ pub fn validate(d: &ProductDraft, today: Date) -> Result<(), Vec<FieldError>> {
             }
         }
     }
+    check_variants(&mut errors, d);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -350,6 +498,8 @@ mod tests {
             }),
             stock: Some(500),
             departures: vec![],
+            category: Some("fresh-fruit".into()),
+            variants: vec![],
         }
     }
 
@@ -411,6 +561,52 @@ mod tests {
             fields(validate(&tour, date!(2026 - 11 - 23))),
             ["departures[0].date", "departures[1].seats"]
         );
+    }
+
+    fn variant(sku: &str, grade: &str, stock: Option<u32>) -> Variant {
+        Variant {
+            sku: sku.into(),
+            attributes: BTreeMap::from([("grade".into(), grade.into())]),
+            retail_price: None,
+            stock,
+            weight_kg_per_unit: None,
+        }
+    }
+
+    #[test]
+    fn variants_keep_their_own_stock_and_are_told_apart() {
+        let mut d = longan();
+        d.stock = None;
+        d.variants = vec![
+            variant("LG-A", "A", Some(10)),
+            variant("LG-B", "B", Some(4)),
+        ];
+        d.variants[1].retail_price = Some(usd("15.00"));
+        assert_eq!(validate(&d, date!(2026 - 11 - 23)), Ok(()));
+
+        d.stock = Some(3);
+        d.variants.push(variant("LG-A", "A", None));
+        d.variants.push(variant("bad sku", "C", Some(1)));
+        d.variants[1].retail_price = Some(Money::parse("15.00", Currency::EUR).unwrap());
+        assert_eq!(
+            fields(validate(&d, date!(2026 - 11 - 23))),
+            [
+                "stock",
+                "variants[1].retail_price",
+                "variants[2].sku",
+                "variants[2].attributes",
+                "variants[2].stock",
+                "variants[3].sku"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_category_is_a_slug() {
+        let mut d = longan();
+        d.category = Some("Fresh Fruit".into());
+        assert_eq!(fields(validate(&d, date!(2026 - 11 - 23))), ["category"]);
+        assert!(is_slug("fresh-fruit") && is_slug("a1") && !is_slug("-a") && !is_slug(""));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! The catalogue: what sellers offer — goods, bulk commodities, travel packages — described in
 //! several languages, priced for consumers and for businesses, and checked before it is stored.
 
+pub mod category;
 mod draft;
 mod locale;
 mod pricing;
 
-pub use draft::{Departure, FieldError, ProductDraft, ProductKind, Wholesale, validate};
+pub use category::CategoryDraft;
+pub use draft::{
+    Departure, FieldError, ProductDraft, ProductKind, Variant, Wholesale, is_slug, validate,
+};
 pub use locale::{Locale, Localized};
 pub use pricing::{PriceTier, tier_for};

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod categories;
 pub mod fx;
 pub mod health;
 pub mod market_access;
@@ -111,6 +112,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(pavilions::get_pavilion))
         .routes(routes!(pavilions::feature))
         .routes(routes!(pavilions::feature_products))
+        .routes(routes!(
+            categories::create_category,
+            categories::list_categories
+        ))
         .routes(routes!(products::create_product))
         .routes(routes!(
             products::get_product,

@@ -4,7 +4,8 @@ use crate::auth::Caller;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::json::ApiJson;
 use crate::pagination::{Page, page_limit};
-use crate::problem::{ApiError, ApiResult, FieldIssue, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::categories::field_problems;
 use crate::routes::programmes::today;
 use crate::state::AppState;
 use axum::extract::State;
@@ -27,20 +28,7 @@ fn with_etag(status: StatusCode, product: Product) -> Response {
 }
 
 fn checked(draft: &ProductDraft) -> ApiResult<()> {
-    validate(draft, today()).map_err(|errors| {
-        let issues: Vec<FieldIssue> = errors
-            .into_iter()
-            .map(|e| FieldIssue {
-                line: None,
-                field: e.field,
-                message: e.message,
-            })
-            .collect();
-        ApiError::issues(
-            format!("the product has {} problem(s)", issues.len()),
-            issues,
-        )
-    })
+    validate(draft, today()).map_err(|errors| field_problems("product", errors))
 }
 
 /// The seller organisation the caller acts for, or 403.
@@ -70,7 +58,7 @@ async fn own_product(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<P
 
 /// List a product.
 #[utoipa::path(post, path = "/products", tag = "catalogue",
-    request_body(content = Object, description = "ProductDraft: kind, original_locale, titles, descriptions, hs, origin, unit, weight_kg_per_unit, volume_l_per_unit, cold_chain, shelf_life_days, retail_price, wholesale {moq, tiers}, stock, departures"),
+    request_body(content = Object, description = "ProductDraft: kind, original_locale, titles, descriptions, hs, category (slug), origin, unit, weight_kg_per_unit, volume_l_per_unit, cold_chain, shelf_life_days, retail_price, wholesale {moq, tiers}, stock, departures, variants [{sku, attributes, retail_price, stock, weight_kg_per_unit}]"),
     description = "Permission: sellers (the product is their organisation's).",
     security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = Object, headers(("ETag" = String))), (status = 401, body = Problem),

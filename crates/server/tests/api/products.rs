@@ -201,3 +201,63 @@ on_both_backends! {
         expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("locale")).await;
     }
 }
+
+on_both_backends! {
+    async fn products_are_filed_in_the_category_tree_and_come_in_variants(app: TestApp) {
+        let admin = app.admin().await;
+        let food = json!({"slug": "food", "names": {"en": "Food", "zh-CN": "食品"}});
+        let res = admin.post(app.url("/categories")).json(&food).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let fruit = json!({"slug": "fresh-fruit", "parent": "food", "names": {"en": "Fresh fruit", "zh-CN": "新鲜水果"}});
+        assert_eq!(admin.post(app.url("/categories")).json(&fruit).send().await.unwrap().status(), StatusCode::CREATED);
+        let res = admin.post(app.url("/categories")).json(&fruit).send().await.unwrap();
+        expect_problem(res, StatusCode::CONFLICT, Some("slug")).await;
+        let orphan = json!({"slug": "x", "parent": "nowhere", "names": {"en": "X"}});
+        let res = admin.post(app.url("/categories")).json(&orphan).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("parent")).await;
+        let res = admin.post(app.url("/categories")).json(&json!({"slug": "Bad Slug", "names": {"fr": "x"}})).send().await.unwrap();
+        let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, None).await;
+        assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+        let (seller, _) = app.seller("s@cat.test", "KH").await;
+        let res = seller.post(app.url("/categories")).json(&json!({"slug": "y", "names": {"en": "Y"}})).send().await.unwrap();
+        expect_problem(res, StatusCode::FORBIDDEN, None).await;
+
+        let tree: Value = reqwest::get(app.url("/categories")).await.unwrap().json().await.unwrap();
+        let slugs: Vec<_> = tree.as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect();
+        assert_eq!(slugs, ["food", "fresh-fruit"]);
+        assert_eq!(tree[1]["parent"], "food");
+
+        let mut draft = longan();
+        draft["category"] = json!("nowhere");
+        let res = seller.post(app.url("/products")).json(&draft).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("category")).await;
+
+        draft["category"] = json!("fresh-fruit");
+        draft.as_object_mut().unwrap().remove("stock");
+        draft["variants"] = json!([
+            {"sku": "LG-5KG-A", "attributes": {"pack": "5 kg", "grade": "A"}, "stock": 40},
+            {"sku": "LG-10KG-A", "attributes": {"pack": "10 kg", "grade": "A"}, "stock": 12,
+             "retail_price": {"amount": "33.00", "currency": "USD"}, "weight_kg_per_unit": "10"}
+        ]);
+        let res = seller.post(app.url("/products")).json(&draft).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let product: Value = res.json().await.unwrap();
+        assert_eq!(product["category"], "fresh-fruit");
+        assert_eq!(product["variants"][0]["stock"], 40);
+        assert_eq!(product["variants"][1]["stock"], 12);
+        assert_eq!(product["variants"][1]["retail_price"]["amount"], "33.00");
+
+        let id = product["id"].as_str().unwrap();
+        draft["variants"][0]["stock"] = json!(39);
+        draft["variants"].as_array_mut().unwrap().pop();
+        let res = seller.put(app.url(&format!("/products/{id}"))).json(&draft).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let product: Value = reqwest::get(app.url(&format!("/products/{id}"))).await.unwrap().json().await.unwrap();
+        assert_eq!(product["variants"].as_array().unwrap().len(), 1);
+        assert_eq!(product["variants"][0]["stock"], 39);
+
+        draft["variants"][0]["stock"] = Value::Null;
+        let res = seller.put(app.url(&format!("/products/{id}"))).json(&draft).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("variants[0].stock")).await;
+    }
+}
