@@ -4,9 +4,10 @@
 use crate::audit::{self, AuditContext, Change};
 use crate::values::{date_text, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
-use pavilion_domain::catalogue::{Departure, ProductDraft, Variant};
+use pavilion_domain::catalogue::{Departure, ProductDraft, ProductKind, Variant};
 use serde::Serialize;
 use sqlx::{Any, FromRow, Transaction};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,54 +70,101 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
     serde_json::to_string(&stripped).map_err(bad)
 }
 
-async fn hydrate(tx: &mut Transaction<'static, Any>, r: ProductRow) -> StoreResult<Product> {
-    let mut draft: ProductDraft = serde_json::from_str(&r.body).map_err(bad)?;
-    draft.stock = r.stock.map(|s| u32::try_from(s).map_err(bad)).transpose()?;
-    draft.category = r.category;
-    if !draft.variants.is_empty() {
-        let stocks: Vec<(String, Option<i64>)> =
-            sqlx::query_as("SELECT sku, stock FROM product_variants WHERE product_id = $1")
-                .bind(r.id.clone())
-                .fetch_all(&mut **tx)
-                .await?;
-        let stocks: std::collections::HashMap<_, _> = stocks.into_iter().collect();
+/// `$1, $2, … $n`, for an `IN (…)` list of `n` values.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Products from their rows, with the seats of travel packages and the stock of variants read
+/// in one query each for the whole batch (and not at all when no product in it needs them).
+async fn hydrate_many(
+    tx: &mut Transaction<'static, Any>,
+    rows: Vec<ProductRow>,
+) -> StoreResult<Vec<Product>> {
+    let mut drafts = Vec::with_capacity(rows.len());
+    let (mut with_departures, mut with_variants) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let mut draft: ProductDraft = serde_json::from_str(&r.body).map_err(bad)?;
+        draft.stock = r.stock.map(|s| u32::try_from(s).map_err(bad)).transpose()?;
+        draft.category = r.category.clone();
+        if draft.kind == ProductKind::TravelPackage {
+            with_departures.push(r.id.clone());
+        }
+        if !draft.variants.is_empty() {
+            with_variants.push(r.id.clone());
+        }
+        drafts.push(draft);
+    }
+    let mut departures: HashMap<String, Vec<(String, i64, i64)>> = HashMap::new();
+    if !with_departures.is_empty() {
+        let sql = format!(
+            "SELECT product_id, date, seats, seats_sold FROM departures WHERE product_id IN ({}) \
+             ORDER BY product_id, date",
+            placeholders(with_departures.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        for id in with_departures {
+            q = q.bind(id);
+        }
+        for (id, date, seats, sold) in q.fetch_all(&mut **tx).await? {
+            departures.entry(id).or_default().push((date, seats, sold));
+        }
+    }
+    let mut stocks: HashMap<(String, String), Option<i64>> = HashMap::new();
+    if !with_variants.is_empty() {
+        let sql = format!(
+            "SELECT product_id, sku, stock FROM product_variants WHERE product_id IN ({})",
+            placeholders(with_variants.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+        for id in with_variants {
+            q = q.bind(id);
+        }
+        for (id, sku, stock) in q.fetch_all(&mut **tx).await? {
+            stocks.insert((id, sku), stock);
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, mut draft) in rows.into_iter().zip(drafts) {
         for v in &mut draft.variants {
             v.stock = stocks
-                .get(&v.sku)
-                .copied()
+                .remove(&(r.id.clone(), v.sku.clone()))
                 .flatten()
                 .map(|s| u32::try_from(s).map_err(bad))
                 .transpose()?;
         }
-    }
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT date, seats, seats_sold FROM departures WHERE product_id = $1 ORDER BY date",
-    )
-    .bind(r.id.clone())
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut departure_seats = Vec::with_capacity(rows.len());
-    for (date, seats, sold) in rows {
-        let departure = Departure {
-            date: parse_date(T, &date)?,
-            seats: u32::try_from(seats).map_err(bad)?,
-        };
-        draft.departures.push(departure);
-        departure_seats.push(DepartureSeats {
-            departure,
-            seats_left: u32::try_from(seats - sold).map_err(bad)?,
+        let mut departure_seats = Vec::new();
+        for (date, seats, sold) in departures.remove(&r.id).unwrap_or_default() {
+            let departure = Departure {
+                date: parse_date(T, &date)?,
+                seats: u32::try_from(seats).map_err(bad)?,
+            };
+            draft.departures.push(departure);
+            departure_seats.push(DepartureSeats {
+                departure,
+                seats_left: u32::try_from(seats - sold).map_err(bad)?,
+            });
+        }
+        out.push(Product {
+            id: uuid(T, &r.id)?,
+            seller_id: uuid(T, &r.seller_id)?,
+            draft,
+            departure_seats,
+            archived: r.archived_at.is_some(),
+            version: r.version,
+            created_at: Timestamp::from_stored(&r.created_at).map_err(bad)?,
+            updated_at: Timestamp::from_stored(&r.updated_at).map_err(bad)?,
         });
     }
-    Ok(Product {
-        id: uuid(T, &r.id)?,
-        seller_id: uuid(T, &r.seller_id)?,
-        draft,
-        departure_seats,
-        archived: r.archived_at.is_some(),
-        version: r.version,
-        created_at: Timestamp::from_stored(&r.created_at).map_err(bad)?,
-        updated_at: Timestamp::from_stored(&r.updated_at).map_err(bad)?,
-    })
+    Ok(out)
+}
+
+async fn hydrate(tx: &mut Transaction<'static, Any>, r: ProductRow) -> StoreResult<Product> {
+    let mut products = hydrate_many(tx, vec![r]).await?;
+    products.pop().ok_or_else(|| bad("a product row vanished"))
 }
 
 pub(crate) async fn product_in(
@@ -202,6 +250,28 @@ async fn check_category(
             detail: format!("there is no category {slug:?}"),
         }),
     }
+}
+
+/// The outbox entry of a bulk import: one entry for the whole range of new product ids (ids are
+/// UUIDv7, so an import's ids are one contiguous range in id order), instead of one per product.
+pub const PRODUCTS_IMPORTED: &str = "products.imported";
+
+/// Publishes that the products with ids from `first` to `last` (inclusive) were imported.
+pub async fn publish_import(
+    tx: &mut Transaction<'static, Any>,
+    first: Uuid,
+    last: Uuid,
+    count: u64,
+) -> StoreResult<()> {
+    let payload = serde_json::json!({"first": first, "last": last, "count": count});
+    events::publish(
+        tx,
+        PRODUCTS_IMPORTED,
+        "product_range",
+        &format!("{first}..{last}"),
+        &payload,
+    )
+    .await
 }
 
 async fn publish_change(tx: &mut Transaction<'static, Any>, product: &Product) -> StoreResult<()> {
@@ -364,6 +434,39 @@ impl Store {
         rows.into_iter().map(|(id,)| uuid(T, &id)).collect()
     }
 
+    /// Every product (archived ones too) in creation order, a page at a time: for rebuilding
+    /// indexes and for exports. A page costs at most three queries.
+    pub async fn products_page(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Product>> {
+        self.products_in_range(after, None, limit).await
+    }
+
+    /// Products with ids after `after` and up to `up_to` (both optional), in id order.
+    pub async fn products_in_range(
+        &self,
+        after: Option<Uuid>,
+        up_to: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Product>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM products WHERE ($1 IS NULL OR id > $1) AND ($2 IS NULL OR id <= $2) \
+             ORDER BY id LIMIT $3"
+        );
+        let mut tx = self.pool().begin().await?;
+        let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after.map(|u| u.to_string()))
+            .bind(up_to.map(|u| u.to_string()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let out = hydrate_many(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// A seller's products in creation order.
     pub async fn products_of(
         &self,
@@ -381,10 +484,7 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(hydrate(&mut tx, r).await?);
-        }
+        let out = hydrate_many(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(out)
     }
