@@ -221,8 +221,13 @@ pub struct ProductDocument {
     /// Descriptions per locale; indexed, not stored. Each is indexed up to
     /// [`MAX_DESCRIPTION_BYTES`].
     pub descriptions: Localized,
-    /// Category path from the root, e.g. `["Fresh fruit", "Longan"]`; may be empty.
+    /// Category path from the root, e.g. `["fresh-fruit", "longan"]`; may be empty.
     pub category: Vec<String>,
+    /// The names of the category and its ancestors in every language, searched as text.
+    pub category_names: Vec<String>,
+    /// The pavilions (ids) that show this product: those of its channels where its seller is an
+    /// approved exporter.
+    pub pavilions: Vec<String>,
     /// Origin country, ISO 3166-1 alpha-2 (case-insensitive on input).
     pub origin: String,
     /// Destination countries that market access currently allows (alpha-2).
@@ -334,6 +339,15 @@ impl ProductDocument {
             return Err(bad(
                 "category",
                 format!("segment {segment:?} is blank, too long or has control characters"),
+            ));
+        }
+        if self.category_names.iter().map(|n| n.len()).sum::<usize>() > 4_000 {
+            return Err(bad("category_names", "are longer than 4,000 bytes".into()));
+        }
+        if self.pavilions.iter().any(|p| !id_ok(p)) {
+            return Err(bad(
+                "pavilions",
+                "each must be 1 to 64 characters without spaces".into(),
             ));
         }
         let origin = country_code(&self.origin).ok_or_else(|| {

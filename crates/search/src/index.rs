@@ -646,6 +646,9 @@ impl SearchIndex {
                 vec![Term::from_field_text(f.destination, destination)],
             );
         }
+        if let Some(pavilion) = &r.pavilion {
+            add(None, vec![Term::from_field_text(f.pavilion, pavilion)]);
+        }
         if let Some(seller) = &r.seller_id {
             add(None, vec![Term::from_field_text(f.seller_id, seller)]);
         }

@@ -81,6 +81,8 @@ pub struct Filters {
     pub category: Vec<String>,
     /// One seller's products.
     pub seller_id: Option<String>,
+    /// The products a pavilion shows (its id).
+    pub pavilion: Option<String>,
     /// HS code prefix, 2 to 10 digits (e.g. `0810` or `081090`).
     pub hs_prefix: Option<String>,
     /// Lowest price, inclusive, in reference minor units. Products without a price never match
@@ -239,6 +241,14 @@ impl SearchRequest {
             return Err(Error::request(
                 "filters.category",
                 format!("segment {segment:?} is blank, too long or has control characters"),
+            ));
+        }
+        if let Some(pavilion) = &f.pavilion
+            && !id_ok(pavilion)
+        {
+            return Err(Error::request(
+                "filters.pavilion",
+                "must be 1 to 64 characters without spaces",
             ));
         }
         if let Some(seller) = &f.seller_id

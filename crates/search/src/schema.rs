@@ -9,6 +9,7 @@
 //! | `category_text` | text (generic analyser) | search |
 //! | `category`, `origin`, `kind`, `channel` | facet (indexed, fast) | filters, facet counts |
 //! | `destination` | raw string, multi-valued | "may be sold to" filter |
+//! | `pavilion` | raw string, multi-valued | a pavilion's listing |
 //! | `hs_prefix` | raw string, every prefix of 2+ digits | HS filter, digits in queries |
 //! | `price` | u64, fast, stored | price filter and sort, card |
 //! | `created_at` | i64 µs since epoch, fast | newest-first sort |
@@ -28,7 +29,7 @@ use crate::document::{Checked, Locale, MAX_DESCRIPTION_BYTES, truncate};
 
 /// Bumped whenever the schema or the analysers change; an index written with another version is
 /// recreated empty on open (and reports no outbox position, so that the caller rebuilds it).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Fields {
@@ -43,6 +44,7 @@ pub(crate) struct Fields {
     pub kind: Field,
     pub channel: Field,
     pub destination: Field,
+    pub pavilion: Field,
     pub hs_prefix: Field,
     pub price: Field,
     pub created_at: Field,
@@ -105,6 +107,7 @@ pub(crate) fn build() -> (Schema, Fields) {
     let kind = b.add_facet_field(KIND, FacetOptions::default());
     let channel = b.add_facet_field(CHANNEL, FacetOptions::default());
     let destination = b.add_text_field("destination", STRING);
+    let pavilion = b.add_text_field("pavilion", STRING);
     let hs_prefix = b.add_text_field("hs_prefix", STRING);
     let price = b.add_u64_field(PRICE, FAST | STORED);
     let created_at = b.add_i64_field(CREATED_AT, FAST);
@@ -122,6 +125,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         kind,
         channel,
         destination,
+        pavilion,
         hs_prefix,
         price,
         created_at,
@@ -166,6 +170,12 @@ impl Fields {
         if !d.category.is_empty() {
             doc.add_text(self.category_text, d.category.join(" "));
             doc.add_facet(self.category, Facet::from_path(&d.category));
+        }
+        for name in &d.category_names {
+            doc.add_text(self.category_text, name);
+        }
+        for pavilion in &d.pavilions {
+            doc.add_text(self.pavilion, pavilion);
         }
         doc.add_facet(self.origin, value_facet(&checked.origin));
         doc.add_text(self.origin_code, &checked.origin);

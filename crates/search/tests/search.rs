@@ -22,6 +22,8 @@ fn base(id: &str, seller: &str, origin: &str) -> ProductDocument {
         titles: Localized::default(),
         descriptions: Localized::default(),
         category: Vec::new(),
+        category_names: Vec::new(),
+        pavilions: Vec::new(),
         origin: origin.into(),
         destinations: vec!["CN".into()],
         channels: vec![Channel::Retail],
@@ -887,4 +889,40 @@ fn odd_text_never_panics() {
     index.commit().unwrap();
     assert_eq!(index.num_docs(), 6 + odd.len() as u64);
     assert!(!text(&index, "mango").hits.is_empty());
+}
+
+#[test]
+fn category_names_are_searched_and_pavilions_filter_their_listing() {
+    let index = SearchIndex::in_memory().unwrap();
+    let fruit = ProductDocument {
+        titles: Localized::default().with(Locale::En, "Pailin longan"),
+        category: vec!["food".into(), "fresh-fruit".into()],
+        category_names: vec![
+            "Fresh fruit".into(),
+            "新鲜水果".into(),
+            "Fruta fresca".into(),
+        ],
+        pavilions: vec!["pav-kh-retail".into()],
+        ..base("p1", "Pailin Longan Co", "KH")
+    };
+    let other = ProductDocument {
+        titles: Localized::default().with(Locale::En, "Kampot pepper"),
+        ..base("p2", "Kampot Spice", "KH")
+    };
+    index.upsert(&[fruit, other]).unwrap();
+    index.commit().unwrap();
+    for words in ["水果", "fruta", "fresh fruit"] {
+        let hits = text(&index, words).hits;
+        assert_eq!(hits.len(), 1, "{words}");
+        assert_eq!(hits[0].product_id, "p1");
+    }
+    let mut listing = SearchRequest::default();
+    listing.filters.pavilion = Some("pav-kh-retail".into());
+    let found = index.search(&listing).unwrap();
+    assert_eq!(found.total, 1);
+    listing.filters.pavilion = Some("bad id".into());
+    assert_eq!(
+        index.search(&listing).unwrap_err().field(),
+        Some("filters.pavilion")
+    );
 }

@@ -1,18 +1,26 @@
 //! Keeps this process's search index in step with the catalogue.
 //!
 //! Every process has its own index (tantivy allows one writer per directory) and follows the
-//! store's outbox: for each product named by a `product.changed` entry it reloads the product and
-//! upserts (or deletes) its document, then commits with the outbox position, so a restarted
-//! process resumes where it stopped. Applying is idempotent and reads the current state, so the
-//! order of entries does not matter; each pass re-reads a window behind its position to catch
-//! transactions that committed after later ones.
+//! store's outbox:
+//! - `product.changed` names one product: reload it and upsert (or delete) its document;
+//! - `products.imported` names a bulk import's id range: stream the range and upsert it;
+//! - `seller.listing_changed` names a seller whose pavilions changed: re-index their products.
+//!
+//! It then commits with the outbox position, so a restarted process resumes where it stopped.
+//! Applying is idempotent and reads the current state, so the order of entries does not matter;
+//! each pass re-reads a window behind its position to catch transactions that committed after
+//! later ones.
 
+use pavilion_domain::Country;
 use pavilion_domain::catalogue::{Locale, ProductKind};
-use pavilion_domain::market_access::decide;
+use pavilion_domain::market_access::{AccessRule, decide};
+use pavilion_domain::programmes::Channel as PavilionChannel;
 use pavilion_search::{Channel, IndexOptions, Localized, ProductDocument, SearchIndex};
-use pavilion_store::catalogue::Product;
+use pavilion_store::catalogue::{PRODUCTS_IMPORTED, Product};
+use pavilion_store::categories::CategoryTree;
+use pavilion_store::events::SELLER_LISTING_CHANGED;
 use pavilion_store::{Store, StoreError};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -21,6 +29,7 @@ use uuid::Uuid;
 const LOOKBACK: i64 = 1000;
 const PAGE: u32 = 1000;
 pub const PRODUCT_CHANGED: &str = "product.changed";
+const KINDS: [&str; 3] = [PRODUCT_CHANGED, PRODUCTS_IMPORTED, SELLER_LISTING_CHANGED];
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -49,19 +58,8 @@ fn localized(texts: &pavilion_domain::catalogue::Localized) -> Localized {
     out
 }
 
-/// The product as the search index sees it. The price used for sorting and filtering is the
-/// retail price when it is in US dollars (the index's reference currency), else none.
-pub async fn document(store: &Store, product: &Product) -> Result<ProductDocument, StoreError> {
-    let seller = store.organisation(product.seller_id).await?;
+fn channels_of(product: &Product) -> Vec<Channel> {
     let d = &product.draft;
-    let today = time::OffsetDateTime::now_utc().date();
-    let rules = store.access_rules(Some(d.origin), None).await?;
-    let destinations: BTreeSet<_> = rules.iter().map(|r| r.destination).collect();
-    let destinations = destinations
-        .into_iter()
-        .filter(|dest| decide(&rules, d.origin, *dest, &d.hs, today).is_allowed())
-        .map(|c| c.code().to_owned())
-        .collect();
     let mut channels = Vec::new();
     if d.retail_price.is_some() && d.kind == ProductKind::Goods {
         channels.push(Channel::Retail);
@@ -72,30 +70,123 @@ pub async fn document(store: &Store, product: &Product) -> Result<ProductDocumen
     if d.kind == ProductKind::TravelPackage {
         channels.push(Channel::Travel);
     }
-    let price_minor = d
-        .retail_price
-        .filter(|p| p.currency() == pavilion_domain::Currency::USD)
-        .and_then(|p| p.to_minor().ok())
-        .and_then(|m| u64::try_from(m).ok());
-    Ok(ProductDocument {
-        product_id: product.id.to_string(),
-        seller_id: product.seller_id.to_string(),
-        seller_name: seller.name.to_string(),
-        kind: match d.kind {
-            ProductKind::Goods => pavilion_search::ProductKind::Goods,
-            ProductKind::BulkCommodity => pavilion_search::ProductKind::BulkCommodity,
-            ProductKind::TravelPackage => pavilion_search::ProductKind::TravelPackage,
-        },
-        titles: localized(&d.titles),
-        descriptions: localized(&d.descriptions),
-        category: Vec::new(),
-        origin: d.origin.code().to_owned(),
-        destinations,
-        channels,
-        price_minor,
-        hs_code: d.hs.digits().to_owned(),
-        created_at: product.created_at.datetime(),
-    })
+    channels
+}
+
+fn search_channel(c: PavilionChannel) -> Channel {
+    match c {
+        PavilionChannel::Wholesale => Channel::Wholesale,
+        PavilionChannel::Retail => Channel::Retail,
+        PavilionChannel::Travel => Channel::Travel,
+    }
+}
+
+/// What documents need beyond the product itself, read once for a whole batch of products: the
+/// sellers' names and pavilions, the category tree, and the market-access rules of each origin.
+pub struct DocumentContext {
+    sellers: HashMap<Uuid, String>,
+    pavilions: HashMap<Uuid, Vec<(Uuid, PavilionChannel)>>,
+    categories: Arc<CategoryTree>,
+    rules: HashMap<Country, Vec<AccessRule>>,
+    today: time::Date,
+}
+
+impl DocumentContext {
+    /// Loads what `products` need; `categories` is shared between batches of one pass.
+    pub async fn load(
+        store: &Store,
+        products: &[Product],
+        categories: Arc<CategoryTree>,
+    ) -> Result<Self, StoreError> {
+        let sellers: Vec<Uuid> = products
+            .iter()
+            .map(|p| p.seller_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut rules = HashMap::new();
+        for origin in products
+            .iter()
+            .map(|p| p.draft.origin)
+            .collect::<BTreeSet<_>>()
+        {
+            rules.insert(origin, store.access_rules(Some(origin), None).await?);
+        }
+        Ok(DocumentContext {
+            sellers: store.organisation_names(&sellers).await?,
+            pavilions: store.pavilions_of_sellers(&sellers).await?,
+            categories,
+            rules,
+            today: time::OffsetDateTime::now_utc().date(),
+        })
+    }
+
+    /// The product as the search index sees it. The price used for sorting and filtering is the
+    /// retail price when it is in US dollars (the index's reference currency), else none.
+    pub fn document(&self, product: &Product) -> ProductDocument {
+        let d = &product.draft;
+        let rules = self.rules.get(&d.origin).map(Vec::as_slice).unwrap_or(&[]);
+        let destinations: BTreeSet<_> = rules.iter().map(|r| r.destination).collect();
+        let destinations = destinations
+            .into_iter()
+            .filter(|dest| decide(rules, d.origin, *dest, &d.hs, self.today).is_allowed())
+            .map(|c| c.code().to_owned())
+            .collect();
+        let channels = channels_of(product);
+        let pavilions = self
+            .pavilions
+            .get(&product.seller_id)
+            .into_iter()
+            .flatten()
+            .filter(|(_, channel)| channels.contains(&search_channel(*channel)))
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let path = d
+            .category
+            .as_deref()
+            .map(|slug| self.categories.path(slug))
+            .unwrap_or_default();
+        let price_minor = d
+            .retail_price
+            .filter(|p| p.currency() == pavilion_domain::Currency::USD)
+            .and_then(|p| p.to_minor().ok())
+            .and_then(|m| u64::try_from(m).ok());
+        ProductDocument {
+            product_id: product.id.to_string(),
+            seller_id: product.seller_id.to_string(),
+            seller_name: self
+                .sellers
+                .get(&product.seller_id)
+                .cloned()
+                .unwrap_or_default(),
+            kind: match d.kind {
+                ProductKind::Goods => pavilion_search::ProductKind::Goods,
+                ProductKind::BulkCommodity => pavilion_search::ProductKind::BulkCommodity,
+                ProductKind::TravelPackage => pavilion_search::ProductKind::TravelPackage,
+            },
+            titles: localized(&d.titles),
+            descriptions: localized(&d.descriptions),
+            category: path.iter().map(|c| c.slug.clone()).collect(),
+            category_names: path
+                .iter()
+                .flat_map(|c| c.names.values().cloned())
+                .collect(),
+            pavilions,
+            origin: d.origin.code().to_owned(),
+            destinations,
+            channels,
+            price_minor,
+            hs_code: d.hs.digits().to_owned(),
+            created_at: product.created_at.datetime(),
+        }
+    }
+}
+
+/// The document of one product (its own context: for single products and tests).
+pub async fn document(store: &Store, product: &Product) -> Result<ProductDocument, StoreError> {
+    let categories = Arc::new(store.category_tree().await?);
+    let context = DocumentContext::load(store, std::slice::from_ref(product), categories).await?;
+    Ok(context.document(product))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -119,13 +210,62 @@ pub struct Indexer {
     seen: std::sync::Mutex<BTreeSet<i64>>,
 }
 
-/// A server indexes a few products at a time: a small writer is plenty (the CLI's rebuild
-/// uses the default, larger one).
+/// A server mostly indexes a few products at a time, but also follows bulk imports: two
+/// indexing threads with a modest buffer (allocated only as documents arrive).
 fn server_options() -> IndexOptions {
     IndexOptions {
-        writer_memory_bytes: 32 * 1024 * 1024,
-        writer_threads: 1,
+        writer_memory_bytes: 96 * 1024 * 1024,
+        writer_threads: 2,
     }
+}
+
+/// What a batch of outbox entries asks to re-index.
+#[derive(Default)]
+struct Work {
+    products: BTreeSet<Uuid>,
+    ranges: Vec<(Uuid, Uuid)>,
+    sellers: BTreeSet<Uuid>,
+}
+
+impl Work {
+    fn add(&mut self, kind: &str, subject: &str) {
+        match kind {
+            PRODUCT_CHANGED => self.products.extend(subject.parse::<Uuid>().ok()),
+            PRODUCTS_IMPORTED => {
+                if let Some((first, last)) = subject.split_once("..")
+                    && let (Ok(first), Ok(last)) = (first.parse(), last.parse())
+                {
+                    self.ranges.push((first, last));
+                }
+            }
+            SELLER_LISTING_CHANGED => self.sellers.extend(subject.parse::<Uuid>().ok()),
+            _ => {}
+        }
+    }
+}
+
+/// Upserts the live products of a page and deletes the archived ones (not yet committed).
+async fn apply_page(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    categories: &Arc<CategoryTree>,
+    products: Vec<Product>,
+) -> Result<(), IndexError> {
+    let context = DocumentContext::load(store, &products, categories.clone()).await?;
+    let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
+    for p in &products {
+        if p.archived {
+            deletes.push(p.id.to_string());
+        } else {
+            upserts.push(context.document(p));
+        }
+    }
+    let index = index.clone();
+    blocking(move || {
+        index.upsert(&upserts)?;
+        index.delete(deletes)
+    })
+    .await
 }
 
 impl Indexer {
@@ -154,8 +294,7 @@ impl Indexer {
     /// One pass of the indexing loop: nothing until the catalogue has a product; then build the
     /// index if it is new, else apply what the outbox says changed.
     pub async fn step(&self, store: &Store) -> Result<(), IndexError> {
-        if self.index.get().is_none() && store.outbox_after(PRODUCT_CHANGED, 0, 1).await?.is_empty()
-        {
+        if self.index.get().is_none() && store.outbox_after(&KINDS, 0, 1).await?.is_empty() {
             return Ok(());
         }
         let index = self.index().await?;
@@ -167,7 +306,7 @@ impl Indexer {
         Ok(())
     }
 
-    /// Applies the outbox entries the index has not seen; returns how many products it touched.
+    /// Applies the outbox entries the index has not seen; returns how many entries it applied.
     pub async fn catch_up(
         &self,
         store: &Store,
@@ -175,7 +314,7 @@ impl Indexer {
     ) -> Result<usize, IndexError> {
         let position = i64::try_from(index.last_applied().unwrap_or(0)).unwrap_or(i64::MAX);
         let floor = (position - LOOKBACK).max(0);
-        let entries = store.outbox_after(PRODUCT_CHANGED, floor, PAGE).await?;
+        let entries = store.outbox_after(&KINDS, floor, PAGE).await?;
         let fresh: Vec<_> = {
             let seen = self
                 .seen
@@ -189,26 +328,50 @@ impl Indexer {
         let Some(head) = fresh.iter().map(|e| e.seq).max() else {
             return Ok(0);
         };
-        let ids: BTreeSet<&str> = fresh.iter().map(|e| e.subject_id.as_str()).collect();
-        let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
-        for id in &ids {
-            let Ok(uuid) = id.parse::<Uuid>() else {
-                continue;
-            };
-            match store.product(uuid).await {
-                Ok(p) if !p.archived => upserts.push(document(store, &p).await?),
-                Ok(_) | Err(StoreError::NotFound { .. }) => deletes.push((*id).to_owned()),
-                Err(e) => return Err(e.into()),
+        let mut work = Work::default();
+        for e in &fresh {
+            work.add(&e.kind, &e.subject_id);
+        }
+        let categories = Arc::new(store.category_tree().await?);
+        let ids: Vec<Uuid> = work.products.iter().copied().collect();
+        for chunk in ids.chunks(PAGE as usize) {
+            let found = store.products_by_ids(chunk).await?;
+            // Ids the store no longer has leave the index too.
+            let gone: Vec<String> = chunk
+                .iter()
+                .filter(|id| !found.iter().any(|p| p.id == **id))
+                .map(Uuid::to_string)
+                .collect();
+            apply_page(store, index, &categories, found).await?;
+            let index = index.clone();
+            blocking(move || index.delete(gone)).await?;
+        }
+        for (first, last) in &work.ranges {
+            // `after` is exclusive: start just below the range's first id.
+            let mut after = Some(Uuid::from_u128(first.as_u128().saturating_sub(1)));
+            loop {
+                let page = store.products_in_range(after, Some(*last), PAGE).await?;
+                let Some(end) = page.last().map(|p| p.id) else {
+                    break;
+                };
+                apply_page(store, index, &categories, page).await?;
+                after = Some(end);
+            }
+        }
+        for seller in &work.sellers {
+            let mut after = None;
+            loop {
+                let page = store.products_of(*seller, after, PAGE).await?;
+                let Some(end) = page.last().map(|p| p.id) else {
+                    break;
+                };
+                apply_page(store, index, &categories, page).await?;
+                after = Some(end);
             }
         }
         let new_position = u64::try_from(head.max(position)).unwrap_or(0);
-        let index = index.clone();
-        blocking(move || {
-            index.upsert(&upserts)?;
-            index.delete(deletes)?;
-            index.commit_at(new_position)
-        })
-        .await?;
+        let committing = index.clone();
+        blocking(move || committing.commit_at(new_position)).await?;
         let mut seen = self
             .seen
             .lock()
@@ -216,29 +379,57 @@ impl Indexer {
         seen.extend(fresh.iter().map(|e| e.seq));
         let keep_from = i64::try_from(new_position).unwrap_or(i64::MAX) - LOOKBACK;
         seen.retain(|seq| *seq > keep_from);
-        Ok(ids.len())
+        Ok(fresh.len())
     }
 }
 
 /// Rebuilds the index from the store's catalogue (for `pavilion reindex`, or a new index).
+/// Pages of products stream from the store into the index while it indexes, so memory stays
+/// bounded whatever the size of the catalogue.
 pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, IndexError> {
     // The rebuild reads the catalogue as it is now; entries up to the head are thereby applied.
     let head = u64::try_from(store.outbox_head().await?).unwrap_or(0);
-    let mut docs = Vec::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ProductDocument>, StoreError>>(4);
+    let writer = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || {
+            let docs = std::iter::from_fn(move || rx.blocking_recv()).flat_map(|page| match page {
+                Ok(docs) => docs.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            });
+            index.try_rebuild(docs, head)
+        })
+    };
+    let categories = Arc::new(store.category_tree().await?);
     let mut after = None;
     loop {
-        let ids = store.product_ids_after(after, PAGE).await?;
-        let Some(last) = ids.last().copied() else {
+        let page = match store.products_page(after, PAGE).await {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                break;
+            }
+        };
+        let Some(end) = page.last().map(|p| p.id) else {
             break;
         };
-        for id in ids {
-            let product = store.product(id).await?;
-            if !product.archived {
-                docs.push(document(store, &product).await?);
-            }
+        after = Some(end);
+        let docs = match DocumentContext::load(store, &page, categories.clone()).await {
+            Ok(context) => Ok(page
+                .iter()
+                .filter(|p| !p.archived)
+                .map(|p| context.document(p))
+                .collect()),
+            Err(e) => Err(e),
+        };
+        let failed = docs.is_err();
+        if tx.send(docs).await.is_err() || failed {
+            break;
         }
-        after = Some(last);
     }
-    let index = index.clone();
-    blocking(move || index.rebuild(docs, head)).await
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| IndexError::Join(e.to_string()))?
+        .map_err(Into::into)
 }

@@ -225,6 +225,29 @@ impl Store {
         organisation_in(self.pool(), id).await
     }
 
+    /// The names of these organisations (unknown ids are left out).
+    pub async fn organisation_names(
+        &self,
+        ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, String>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT id, name FROM organisations WHERE id IN ({list})");
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            for (id, name) in query.fetch_all(self.pool()).await? {
+                out.insert(crate::values::uuid("organisations", &id)?, name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Organisations in creation order, optionally of one kind and one country.
     pub async fn list_organisations(
         &self,

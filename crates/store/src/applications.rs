@@ -522,6 +522,16 @@ impl Store {
                 }
             }
         }
+        if (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved) {
+            crate::events::publish(
+                &mut tx,
+                crate::events::SELLER_LISTING_CHANGED,
+                "organisation",
+                &before.seller_id.to_string(),
+                &serde_json::json!({"status": to.as_str()}),
+            )
+            .await?;
+        }
         let application = application_in(&mut tx, self.backend(), id).await?;
         audit::record(
             &mut tx,

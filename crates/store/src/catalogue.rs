@@ -467,6 +467,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The products with these ids that exist, in id order.
+    pub async fn products_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Product>> {
+        let mut tx = self.pool().begin().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM products WHERE id IN ({}) ORDER BY id",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            out.extend(hydrate_many(&mut tx, rows).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// A seller's products in creation order.
     pub async fn products_of(
         &self,

@@ -17,6 +17,10 @@ pub struct DomainEvent {
     pub payload: serde_json::Value,
 }
 
+/// A seller joined or left pavilions (approved, suspended, or a pavilion of theirs was
+/// created): where their products are listed changes.
+pub const SELLER_LISTING_CHANGED: &str = "seller.listing_changed";
+
 pub(crate) async fn publish(
     tx: &mut Transaction<'static, Any>,
     kind: &str,
@@ -63,21 +67,27 @@ struct EventRow {
 }
 
 impl crate::Store {
-    /// Outbox entries of `kind` after `seq`, oldest first.
+    /// Outbox entries of any of `kinds` after `seq`, oldest first.
     pub async fn outbox_after(
         &self,
-        kind: &str,
+        kinds: &[&str],
         seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<OutboxEntry>> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT seq, kind, subject_id FROM outbox WHERE kind = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(kind.to_owned())
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let list = (0..kinds.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT seq, kind, subject_id FROM outbox WHERE seq > $1 AND kind IN ({list}) ORDER BY seq LIMIT $2"
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+            .bind(seq)
+            .bind(i64::from(limit));
+        for kind in kinds {
+            query = query.bind((*kind).to_owned());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
             .map(|(seq, kind, subject_id)| OutboxEntry {

@@ -11,7 +11,7 @@ use pavilion_domain::programmes::pavilion::slug;
 use pavilion_domain::programmes::{Channel, PavilionStatus};
 use serde::Serialize;
 use sqlx::{Any, FromRow, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -238,11 +238,66 @@ impl Store {
             after: Some(&serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})),
         })
         .await?;
-        // Exporters may already be approved: a pavilion created at or past its threshold opens now.
+        // Exporters may already be approved: a pavilion created at or past its threshold opens now,
+        // and their products are listed in it.
         launch_if_due(&mut tx, self.backend(), ctx, new.country, new.channel).await?;
+        let members: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT a.seller_id FROM seller_applications a \
+             JOIN application_channels c ON c.application_id = a.id \
+             JOIN organisations o ON o.id = a.seller_id \
+             WHERE a.status = 'approved' AND c.channel = $1 AND o.country = $2",
+        )
+        .bind(new.channel.as_str())
+        .bind(new.country.code())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (seller,) in members {
+            events::publish(
+                &mut tx,
+                events::SELLER_LISTING_CHANGED,
+                "organisation",
+                &seller,
+                &serde_json::json!({"pavilion": id}),
+            )
+            .await?;
+        }
         let pavilion = pavilion_in(&mut tx, &slug(new.country, new.channel)).await?;
         tx.commit().await?;
         Ok(pavilion)
+    }
+
+    /// For each seller, the pavilions (id and channel) where they are an approved exporter.
+    pub async fn pavilions_of_sellers(
+        &self,
+        sellers: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, Vec<(Uuid, Channel)>>> {
+        let mut out: HashMap<Uuid, Vec<(Uuid, Channel)>> = HashMap::new();
+        // Bounded IN lists: a rebuild asks for thousands of sellers at once.
+        for chunk in sellers.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT DISTINCT a.seller_id, p.id, p.channel FROM seller_applications a \
+                 JOIN application_channels c ON c.application_id = a.id \
+                 JOIN organisations o ON o.id = a.seller_id \
+                 JOIN pavilions p ON p.country = o.country AND p.channel = c.channel \
+                 WHERE a.status = 'approved' AND a.seller_id IN ({list})"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+            for seller in chunk {
+                query = query.bind(seller.to_string());
+            }
+            for (seller, pavilion, channel) in query.fetch_all(self.pool()).await? {
+                let channel = Channel::parse(&channel)
+                    .ok_or_else(|| bad(format!("unknown channel {channel:?}")))?;
+                out.entry(uuid(T, &seller)?)
+                    .or_default()
+                    .push((uuid(T, &pavilion)?, channel));
+            }
+        }
+        Ok(out)
     }
 
     pub async fn pavilion(&self, slug: &str) -> StoreResult<Pavilion> {

@@ -110,6 +110,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             pavilions::list_pavilions
         ))
         .routes(routes!(pavilions::get_pavilion))
+        .routes(routes!(pavilions::pavilion_products))
         .routes(routes!(pavilions::feature))
         .routes(routes!(pavilions::feature_products))
         .routes(routes!(

@@ -206,6 +206,36 @@ pub async fn get_pavilion(
     Ok(axum::Json(state.store.pavilion(&slug).await?.into()))
 }
 
+/// A pavilion's page: the pavilion and its live products, with facets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PavilionListing {
+    pub pavilion: PavilionView,
+    /// `hits`, `total`, `facets` (category, kind, channel, origin) and `next_offset`.
+    #[schema(value_type = Object)]
+    pub products: pavilion_search::SearchResults,
+}
+
+/// The live products of a pavilion: those of its approved exporters offered on its channel,
+/// searchable and filtered like `/search` (the same parameters), with facet counts.
+#[utoipa::path(get, path = "/pavilions/{slug}/products", tag = "pavilions",
+    params(("slug" = String, Path), crate::routes::search::SearchQuery),
+    description = "Permission: public.",
+    responses((status = 200, body = PavilionListing), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn pavilion_products(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<crate::routes::search::SearchQuery>,
+) -> ApiResult<axum::Json<PavilionListing>> {
+    let pavilion = state.store.pavilion(&slug).await?;
+    let mut request = crate::routes::search::search_request(&state, q).await?;
+    request.filters.pavilion = Some(pavilion.id.to_string());
+    let products = crate::routes::search::run(&state, request).await?;
+    Ok(axum::Json(PavilionListing {
+        pavilion: pavilion.into(),
+        products,
+    }))
+}
+
 /// Administrators and the country's agency officers curate a pavilion.
 async fn check_curator(state: &AppState, caller: &Caller, slug: &str) -> ApiResult<()> {
     let pavilion = state.store.pavilion(slug).await?;

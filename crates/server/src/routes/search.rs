@@ -26,6 +26,8 @@ pub struct SearchQuery {
     pub channel: Option<Channel>,
     #[param(value_type = Option<String>, example = "goods")]
     pub kind: Option<ProductKind>,
+    /// A category's slug: its products and those of its subcategories.
+    pub category: Option<String>,
     /// Minimum and maximum price in US cents.
     pub price_min: Option<u64>,
     pub price_max: Option<u64>,
@@ -37,7 +39,7 @@ pub struct SearchQuery {
     pub offset: Option<usize>,
 }
 
-/// Search the catalogue; results carry facets by origin, kind and channel.
+/// Search the catalogue; results carry facets by origin, category, kind and channel.
 #[utoipa::path(get, path = "/search", tag = "catalogue", params(SearchQuery),
     description = "Permission: public.",
     responses((status = 200, body = Object), (status = 422, body = Problem)))]
@@ -45,13 +47,33 @@ pub async fn search(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<axum::Json<SearchResults>> {
+    let request = search_request(&state, q).await?;
+    Ok(axum::Json(run(&state, request).await?))
+}
+
+/// The index's request for a query string's parameters.
+pub async fn search_request(state: &AppState, q: SearchQuery) -> ApiResult<SearchRequest> {
     let locale = match q.locale.as_deref() {
         None => pavilion_search::Locale::En,
         Some(tag) => tag
             .parse()
             .map_err(|e: pavilion_search::Error| ApiError::invalid("locale", e.to_string()))?,
     };
-    let request = SearchRequest {
+    let category = match q.category {
+        None => Vec::new(),
+        Some(slug) => {
+            let tree = state.store.category_tree().await?;
+            let path: Vec<String> = tree.path(&slug).iter().map(|c| c.slug.clone()).collect();
+            if path.is_empty() {
+                return Err(ApiError::invalid(
+                    "category",
+                    format!("there is no category {slug:?}"),
+                ));
+            }
+            path
+        }
+    };
+    Ok(SearchRequest {
         text: q.q.unwrap_or_default(),
         locale,
         filters: Filters {
@@ -67,21 +89,31 @@ pub async fn search(
             destination: q.destination,
             channels: q.channel.into_iter().collect(),
             kinds: q.kind.into_iter().collect(),
+            category,
             price_min: q.price_min,
             price_max: q.price_max,
             ..Filters::default()
         },
-        facets: vec![FacetField::Origin, FacetField::Kind, FacetField::Channel],
+        facets: vec![
+            FacetField::Origin,
+            FacetField::Category,
+            FacetField::Kind,
+            FacetField::Channel,
+        ],
         sort: q.sort.unwrap_or_default(),
         limit: q.limit.unwrap_or(20),
         offset: q.offset.unwrap_or(0),
-    };
+    })
+}
+
+/// Runs a search on this process's index, off the async threads.
+pub async fn run(state: &AppState, request: SearchRequest) -> ApiResult<SearchResults> {
     let index = state
         .catalogue
         .index()
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let results = tokio::task::spawn_blocking(move || index.search(&request))
+    tokio::task::spawn_blocking(move || index.search(&request))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| {
@@ -90,6 +122,5 @@ pub async fn search(
             } else {
                 ApiError::internal(&e)
             }
-        })?;
-    Ok(axum::Json(results))
+        })
 }

@@ -261,3 +261,109 @@ on_both_backends! {
         expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("variants[0].stock")).await;
     }
 }
+
+/// Approves `seller` as an exporter of a programme of `country` on `channels`; returns the
+/// application id.
+async fn approve_exporter(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    seller: &reqwest::Client,
+    country: &str,
+    channels: Value,
+) -> String {
+    let officer = app
+        .officer(
+            &format!("officer-{}@approve.test", uuid::Uuid::now_v7()),
+            country,
+        )
+        .await;
+    let (_, plan) = app.post(admin, "/membership-plans", json!({"tier": "basic", "name": "Basic", "annual_fee": {"amount": "100.00", "currency": "USD"}, "wholesale_access": true})).await;
+    let today = OffsetDateTime::now_utc().date();
+    let (_, programme) = app.post(&officer, "/programmes", json!({"title": "P", "starts_on": (today - Duration::days(1)).to_string(), "ends_on": (today + Duration::days(365)).to_string()})).await;
+    let (_, application) = app
+        .post(
+            seller,
+            &format!(
+                "/programmes/{}/applications",
+                programme["id"].as_str().unwrap()
+            ),
+            json!({
+        "plan_id": plan["id"], "registration_number": "R", "address": "A", "channels": channels}),
+        )
+        .await;
+    let aid = application["id"].as_str().unwrap().to_owned();
+    for status in ["verified", "approved"] {
+        let (s, body) = app
+            .post(
+                &officer,
+                &format!("/applications/{aid}/decisions"),
+                json!({"status": status, "reason": "ok"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    aid
+}
+
+/// Polls `url` until `done` holds (the index follows the outbox a moment behind).
+async fn eventually(url: String, done: impl Fn(&Value) -> bool) -> Value {
+    let mut body = Value::Null;
+    for _ in 0..200 {
+        body = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        if done(&body) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    body
+}
+
+on_both_backends! {
+    /// A pavilion lists the live products of its approved exporters on its channel, with facets;
+    /// a suspended exporter's products leave it.
+    async fn a_pavilion_lists_its_exporters_live_products_with_facets(app: TestApp) {
+        let admin = app.admin().await;
+        for category in [json!({"slug": "food", "names": {"en": "Food", "zh-CN": "食品"}}),
+                         json!({"slug": "fresh-fruit", "parent": "food", "names": {"en": "Fresh fruit", "zh-CN": "新鲜水果"}})] {
+            assert_eq!(admin.post(app.url("/categories")).json(&category).send().await.unwrap().status(), StatusCode::CREATED);
+        }
+        let (status, _) = app.post(&admin, "/pavilions", json!({"country": "KH", "channel": "retail", "title": "Cambodia", "threshold": 1})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (member, _) = app.seller("member@pailin.test", "KH").await;
+        let (outsider, _) = app.seller("outsider@pailin.test", "KH").await;
+        let mut fruit = longan();
+        fruit["category"] = json!("fresh-fruit");
+        let (_, listed) = app.post(&member, "/products", fruit.clone()).await;
+        let mut wholesale_only = longan();
+        wholesale_only.as_object_mut().unwrap().remove("retail_price");
+        wholesale_only.as_object_mut().unwrap().remove("stock");
+        let (s, _) = app.post(&member, "/products", wholesale_only).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = app.post(&outsider, "/products", fruit).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let application = approve_exporter(&app, &admin, &member, "KH", json!(["retail"])).await;
+
+        let url = app.url("/pavilions/kh-retail/products?locale=zh-CN");
+        let page = eventually(url.clone(), |b| b["products"]["total"] == 1).await;
+        assert_eq!(page["products"]["total"], 1, "{page}");
+        assert_eq!(page["products"]["hits"][0]["product_id"], listed["id"]);
+        assert_eq!(page["pavilion"]["slug"], "kh-retail");
+        let facets = &page["products"]["facets"]["category"];
+        assert!(facets.to_string().contains("food"), "{page}");
+        // The category's names are searched, in Chinese too; a category filter takes a slug.
+        let by_name = eventually(app.url("/search?q=%E6%B0%B4%E6%9E%9C"), |b| b["total"] == 2).await;
+        assert_eq!(by_name["total"], 2, "{by_name}");
+        let filtered: Value = reqwest::get(app.url("/pavilions/kh-retail/products?category=food")).await.unwrap().json().await.unwrap();
+        assert_eq!(filtered["products"]["total"], 1, "{filtered}");
+        let res = reqwest::get(app.url("/pavilions/kh-retail/products?category=nowhere")).await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, Some("category")).await;
+        let res = reqwest::get(app.url("/pavilions/zz-retail/products")).await.unwrap();
+        expect_problem(res, StatusCode::NOT_FOUND, None).await;
+
+        let officer = app.officer("suspender@pailin.test", "KH").await;
+        let (s, body) = app.post(&officer, &format!("/applications/{application}/decisions"), json!({"status": "suspended", "reason": "audit"})).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let page = eventually(url, |b| b["products"]["total"] == 0).await;
+        assert_eq!(page["products"]["total"], 0, "{page}");
+    }
+}
