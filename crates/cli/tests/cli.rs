@@ -268,6 +268,28 @@ fn demo_seeds_the_stories_once_and_serves_them() {
         .unwrap();
         assert!(response.starts_with("HTTP/1.1 201"), "{response}");
         assert!(response.contains("demo (illustrative"), "{response}");
+        // The catalogue is indexed a moment after start: Canada's pavilion lists its exporters'
+        // five products, and Chinese finds the longan.
+        let get_json = |path: &str| {
+            let response = http(
+                port,
+                &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+            )
+            .unwrap();
+            let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null)
+        };
+        let mut listing = serde_json::Value::Null;
+        for _ in 0..200 {
+            listing = get_json("/api/v1/pavilions/ca-retail/products");
+            if listing["products"]["total"] == 5 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(listing["products"]["total"], 5, "{listing}");
+        let longan = get_json("/api/v1/search?q=%E9%BE%99%E7%9C%BC&locale=zh-CN");
+        assert_eq!(longan["hits"][0]["title"], "柬埔寨拜林新鲜龙眼", "{longan}");
         terminate(&child);
         assert!(child.wait().unwrap().success());
         let reindex = pavilion(
@@ -279,7 +301,7 @@ fn demo_seeds_the_stories_once_and_serves_them() {
             "{}",
             String::from_utf8_lossy(&reindex.stderr)
         );
-        assert!(String::from_utf8_lossy(&reindex.stdout).starts_with("indexed 5 products"));
+        assert!(String::from_utf8_lossy(&reindex.stdout).starts_with("indexed 19 products"));
         let mut out = String::new();
         child
             .stdout

@@ -153,7 +153,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             .await?;
     }
     programmes::seed(store, &ctx, &organisations).await?;
-    catalogue::seed(store, &ctx, &organisations).await?;
+    catalogue::seed(store, &ctx).await?;
     let access = pavilion_domain::market_access::parse_rules_csv(include_str!(
         "../../../../rules/market_access.csv"
     ))

@@ -119,6 +119,26 @@ impl Onboarding<'_> {
     }
 }
 
+/// A seller organisation without members (the demo signs in as the first of each country).
+async fn new_seller(
+    store: &Store,
+    ctx: &AuditContext,
+    name: &str,
+    country: &str,
+) -> anyhow::Result<Uuid> {
+    let seller = store
+        .create_organisation(
+            ctx,
+            &NewOrganisation {
+                kind: OrganisationKind::Seller,
+                name: parse(Name::parse(name))?,
+                country: parse(country.parse())?,
+            },
+        )
+        .await?;
+    Ok(seller.id)
+}
+
 pub(super) fn org(orgs: &HashMap<&'static str, Uuid>, name: &str) -> anyhow::Result<Uuid> {
     orgs.get(name)
         .copied()
@@ -456,6 +476,16 @@ pub async fn seed(
             date!(2023 - 04 - 12),
         )
         .await?;
+    let coffee = new_seller(store, ctx, "Huye Mountain Coffee", "RW").await?;
+    wholesale_onboarding
+        .approve(
+            rw.id,
+            coffee,
+            &[Channel::Wholesale, Channel::Retail],
+            &[("phytosanitary", "RW-PC-2023-12")],
+            date!(2023 - 06 - 20),
+        )
+        .await?;
     let fellowship = store
         .create_course(
             ctx,
@@ -517,8 +547,8 @@ pub async fn seed(
                 channel: Channel::Retail,
                 title: "Canada Pavilion".into(),
                 story: story(
-                    "Live lobster, cherries and beef from Canada.",
-                    "来自加拿大的活龙虾、樱桃和牛肉。",
+                    "Live lobster, cherries, beef, pork and outerwear from Canada.",
+                    "来自加拿大的活龙虾、樱桃、牛肉、猪肉和户外服装。",
                 ),
                 threshold: 1,
             },
@@ -533,5 +563,20 @@ pub async fn seed(
             date!(2025 - 03 - 02),
         )
         .await?;
+    for (i, (name, channels)) in [
+        ("Okanagan Orchards", &[Channel::Retail][..]),
+        ("Prairie Gold Beef", &[Channel::Retail][..]),
+        ("Ferme Porcine du Québec", &[Channel::Retail][..]),
+        ("Laurentian Outerwear", &[Channel::Retail][..]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seller = new_seller(store, ctx, name, "CA").await?;
+        let day = date!(2025 - 04 - 01) + time::Duration::days(i64::try_from(i)? * 9);
+        retail_onboarding
+            .approve(ca.id, seller, channels, &[], day)
+            .await?;
+    }
     Ok(())
 }
