@@ -24,6 +24,8 @@ pub struct Product {
     #[serde(flatten)]
     pub draft: ProductDraft,
     pub departure_seats: Vec<DepartureSeats>,
+    /// Its images in display order, without their bytes (served by the images API).
+    pub images: Vec<crate::product_images::ImageRef>,
     pub archived: bool,
     pub version: i64,
     pub created_at: Timestamp,
@@ -127,6 +129,8 @@ async fn hydrate_many(
             stocks.insert((id, sku), stock);
         }
     }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut images = crate::product_images::images_of(tx, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (r, mut draft) in rows.into_iter().zip(drafts) {
         for v in &mut draft.variants {
@@ -153,6 +157,7 @@ async fn hydrate_many(
             seller_id: uuid(T, &r.seller_id)?,
             draft,
             departure_seats,
+            images: images.remove(&r.id).unwrap_or_default(),
             archived: r.archived_at.is_some(),
             version: r.version,
             created_at: Timestamp::from_stored(&r.created_at).map_err(bad)?,

@@ -17,6 +17,7 @@ pub mod fx;
 pub mod market_access;
 pub mod membership;
 pub mod pavilions;
+pub mod product_images;
 pub mod programmes;
 pub mod quotes;
 pub mod sessions;

@@ -3,6 +3,7 @@
 
 pub mod category;
 mod draft;
+pub mod image;
 mod locale;
 mod pricing;
 

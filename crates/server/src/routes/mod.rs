@@ -11,6 +11,7 @@ pub mod market_access;
 pub mod membership;
 pub mod organisations;
 pub mod pavilions;
+pub mod product_images;
 pub mod products;
 pub mod programmes;
 pub mod quotes;
@@ -125,6 +126,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(products::seller_products))
         .routes(routes!(products::offer))
+        .merge(product_images::router())
         .routes(routes!(search::search))
         .routes(routes!(training::create_course))
         .routes(routes!(training::create_cohort))

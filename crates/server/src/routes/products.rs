@@ -41,7 +41,7 @@ fn seller_of(caller: &Caller) -> ApiResult<Uuid> {
     }
 }
 
-async fn own_product(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Product> {
+pub(crate) async fn own_product(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Product> {
     let product = state.store.product(id).await?;
     let allowed =
         caller.actor().is_admin()

@@ -10,6 +10,7 @@ mod fx;
 mod market_access;
 mod operations;
 mod organisations;
+mod product_images;
 mod products;
 mod programmes;
 mod quotes;
