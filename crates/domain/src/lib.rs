@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod checkout;
 pub mod country;
 pub mod fx;
 pub mod hs;

@@ -216,6 +216,13 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Rule { field, detail } => ApiError::invalid(field, detail),
             StoreError::InvalidState { detail } => ApiError::new(ProblemKind::Conflict, detail),
+            StoreError::Exhausted { field, detail } => {
+                ApiError::new(ProblemKind::Conflict, detail).with_field(field)
+            }
+            StoreError::IdempotencyMismatch => ApiError::invalid(
+                "Idempotency-Key",
+                "this key was used for a different request; use a new key for a new request",
+            ),
             busy if busy.is_busy() => {
                 let mut e = ApiError::new(ProblemKind::Unavailable, "the database is busy; retry");
                 e.retry_after = Some(1);

@@ -19,6 +19,12 @@ pub enum StoreError {
     /// A business rule refused the input; `field` names it.
     #[error("{field}: {detail}")]
     Rule { field: &'static str, detail: String },
+    /// Stock, seats or a limit ran out for what `field` asks; someone else got there first.
+    #[error("{field}: {detail}")]
+    Exhausted { field: String, detail: String },
+    /// An idempotency key came back with a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyMismatch,
     /// The database could not take the work (e.g. a batched write failed); worth a retry.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

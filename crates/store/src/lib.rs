@@ -11,6 +11,7 @@ pub mod audit;
 mod backend;
 pub mod catalogue;
 pub mod categories;
+pub mod checkout;
 mod error;
 pub mod events;
 pub mod fx;

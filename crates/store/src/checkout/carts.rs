@@ -1,0 +1,173 @@
+//! Carts: a buyer's chosen products for one destination and currency, held by a signed-in user
+//! or by whoever has the cart's token.
+
+use crate::values::{date_text, parse_date, uuid};
+use crate::{Store, StoreError, StoreResult, Timestamp};
+use pavilion_domain::{Country, Currency};
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+const T: &str = "carts";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CartLine {
+    pub product_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departure_date: Option<Date>,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cart {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub owner_user_id: Option<Uuid>,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub destination: Country,
+    pub currency: Currency,
+    pub lines: Vec<CartLine>,
+    pub checked_out: bool,
+    pub version: i64,
+}
+
+/// owner, token hash, destination, currency, checked out at, version
+type CartRow = (Option<String>, String, String, String, Option<String>, i64);
+
+fn bad(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(T, e)
+}
+
+impl Store {
+    pub async fn create_cart(
+        &self,
+        owner: Option<Uuid>,
+        token_hash: &str,
+        destination: Country,
+        currency: Currency,
+    ) -> StoreResult<Cart> {
+        let id = Uuid::now_v7();
+        let now = Timestamp::now().to_stored();
+        sqlx::query(
+            "INSERT INTO carts (id, owner_user_id, token_hash, destination, currency, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .bind(id.to_string())
+        .bind(owner.map(|u| u.to_string()))
+        .bind(token_hash.to_owned())
+        .bind(destination.code())
+        .bind(currency.code())
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        self.cart(id).await
+    }
+
+    pub async fn cart(&self, id: Uuid) -> StoreResult<Cart> {
+        let row: Option<CartRow> = sqlx::query_as(
+            "SELECT owner_user_id, token_hash, destination, currency, checked_out_at, version \
+                 FROM carts WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let (owner, token_hash, destination, currency, checked_out, version) =
+            row.ok_or(StoreError::NotFound { entity: "cart" })?;
+        let lines: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT product_id, variant_sku, departure_date, quantity FROM cart_lines \
+             WHERE cart_id = $1 ORDER BY added_at, product_id, variant_sku, departure_date",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(Cart {
+            id,
+            owner_user_id: owner.map(|o| uuid(T, &o)).transpose()?,
+            token_hash,
+            destination: destination.parse().map_err(bad)?,
+            currency: currency.parse().map_err(bad)?,
+            lines: lines
+                .into_iter()
+                .map(|(p, sku, date, q)| {
+                    Ok(CartLine {
+                        product_id: uuid(T, &p)?,
+                        variant_sku: (!sku.is_empty()).then_some(sku),
+                        departure_date: if date.is_empty() {
+                            None
+                        } else {
+                            Some(parse_date(T, &date)?)
+                        },
+                        quantity: u32::try_from(q).map_err(bad)?,
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
+            checked_out: checked_out.is_some(),
+            version,
+        })
+    }
+
+    /// Sets a line's quantity (0 removes it). A checked-out cart no longer changes.
+    pub async fn set_cart_line(&self, cart_id: Uuid, line: &CartLine) -> StoreResult<Cart> {
+        let mut tx = self.begin_write().await?;
+        let bumped = sqlx::query(
+            "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL",
+        )
+        .bind(Timestamp::now().to_stored())
+        .bind(cart_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if bumped.rows_affected() != 1 {
+            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM carts WHERE id = $1")
+                .bind(cart_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                None => StoreError::NotFound { entity: "cart" },
+                Some(_) => StoreError::InvalidState {
+                    detail: "the cart is checked out; start a new one".into(),
+                },
+            });
+        }
+        let sku = line.variant_sku.clone().unwrap_or_default();
+        let date = line.departure_date.map(date_text).unwrap_or_default();
+        if line.quantity == 0 {
+            sqlx::query(
+                "DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2 AND variant_sku = $3 AND departure_date = $4",
+            )
+            .bind(cart_id.to_string())
+            .bind(line.product_id.to_string())
+            .bind(sku)
+            .bind(date)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO cart_lines (cart_id, product_id, variant_sku, departure_date, quantity, added_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (cart_id, product_id, variant_sku, departure_date) DO UPDATE SET quantity = excluded.quantity",
+            )
+            .bind(cart_id.to_string())
+            .bind(line.product_id.to_string())
+            .bind(sku)
+            .bind(date)
+            .bind(i64::from(line.quantity))
+            .bind(Timestamp::now().to_stored())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::Rule {
+                        field: "product_id",
+                        detail: format!("there is no product {}", line.product_id),
+                    }
+                }
+                _ => StoreError::Database(e),
+            })?;
+        }
+        tx.commit().await?;
+        self.cart(cart_id).await
+    }
+}

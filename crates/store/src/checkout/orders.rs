@@ -1,0 +1,616 @@
+//! Orders. Creating one reserves its stock and seats and counts it against the buyer's yearly
+//! cross-border amount, all by conditional updates in one transaction: two processes racing for
+//! the last unit cannot both win, and two orders cannot together pass a person's limit.
+//! Cancelling or expiring an order gives everything back.
+
+use super::idempotency::{self, IdempotencyClaim, Replay};
+use crate::values::{currency, date_text, money, parse_date, uuid};
+use crate::{Store, StoreError, StoreResult, Timestamp};
+use pavilion_domain::checkout::OrderStatus;
+use pavilion_domain::{Country, Currency, Money};
+use serde::Serialize;
+use sqlx::{Any, FromRow, Transaction};
+use time::Date;
+use uuid::Uuid;
+
+const T: &str = "orders";
+
+fn bad(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(T, e)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderLine {
+    pub line_no: u32,
+    pub product_id: Uuid,
+    pub seller_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departure_date: Option<Date>,
+    pub quantity: u32,
+    pub title: String,
+    pub hs: String,
+    pub unit_price: Money,
+    /// What the buyer pays for the line: goods, its share of freight and insurance, its taxes.
+    pub amount: Money,
+    pub tax: Money,
+    pub refunded: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Order {
+    pub id: Uuid,
+    pub cart_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
+    pub buyer_user_id: Option<Uuid>,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub ship_to: serde_json::Value,
+    pub destination: Country,
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub regime: String,
+    pub goods: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub captured: Money,
+    pub refunded: Money,
+    /// The last four characters of the national ID the order counts against, if any.
+    pub person_last4: Option<String>,
+    pub lines: Vec<OrderLine>,
+    pub expires_at: Timestamp,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Order {
+    /// The sellers whose goods are in the order.
+    pub fn sellers(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.lines.iter().map(|l| l.seller_id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrderLine {
+    pub product_id: Uuid,
+    pub seller_id: Uuid,
+    pub variant_sku: Option<String>,
+    pub departure_date: Option<Date>,
+    pub quantity: u32,
+    pub title: String,
+    pub hs: String,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
+    pub tax_minor: i64,
+}
+
+/// What an order counts against a person's yearly cross-border amount.
+#[derive(Debug, Clone)]
+pub struct PersonCharge {
+    /// A keyed hash of the national ID (never the number).
+    pub hash: String,
+    pub last4: String,
+    pub year: i32,
+    /// The regime's currency and limit, and the amount this order counts.
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub limit_minor: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub cart_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
+    pub buyer_user_id: Option<Uuid>,
+    pub token_hash: String,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub ship_to: serde_json::Value,
+    pub destination: Country,
+    pub currency: Currency,
+    pub regime: String,
+    pub goods_minor: i64,
+    pub shipping_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub person: Option<PersonCharge>,
+    pub expires_at: Timestamp,
+    pub lines: Vec<NewOrderLine>,
+}
+
+/// The outcome of an order request: a new order (with the answer recorded for its key), or
+/// the answer recorded the first time the key was used.
+#[derive(Debug)]
+pub enum Placed {
+    New(Box<Order>),
+    Replay(Replay),
+}
+
+#[derive(FromRow)]
+struct OrderRow {
+    id: String,
+    cart_id: Option<String>,
+    quote_id: Option<String>,
+    buyer_user_id: Option<String>,
+    token_hash: String,
+    buyer_name: String,
+    buyer_email: String,
+    ship_to: String,
+    destination: String,
+    currency: String,
+    status: String,
+    regime: String,
+    goods_minor: i64,
+    shipping_minor: i64,
+    tax_minor: i64,
+    total_minor: i64,
+    captured_minor: i64,
+    refunded_minor: i64,
+    person_last4: Option<String>,
+    expires_at: String,
+    version: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+const COLUMNS: &str = "id, cart_id, quote_id, buyer_user_id, token_hash, buyer_name, buyer_email, ship_to, \
+    destination, currency, status, regime, goods_minor, shipping_minor, tax_minor, total_minor, captured_minor, \
+    refunded_minor, person_last4, expires_at, version, created_at, updated_at";
+
+#[derive(FromRow)]
+struct LineRow {
+    line_no: i64,
+    product_id: String,
+    seller_id: String,
+    variant_sku: String,
+    departure_date: String,
+    quantity: i64,
+    title: String,
+    hs: String,
+    unit_price_minor: i64,
+    amount_minor: i64,
+    tax_minor: i64,
+    refunded_minor: i64,
+}
+
+pub(crate) async fn order_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Order> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+    let r: OrderRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "order" })?;
+    let lines: Vec<LineRow> = sqlx::query_as(
+        "SELECT line_no, product_id, seller_id, variant_sku, departure_date, quantity, title, hs, \
+         unit_price_minor, amount_minor, tax_minor, refunded_minor FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let m = |minor: i64| money(T, minor, &r.currency);
+    Ok(Order {
+        id: uuid(T, &r.id)?,
+        cart_id: r.cart_id.as_deref().map(|c| uuid(T, c)).transpose()?,
+        quote_id: r.quote_id.as_deref().map(|q| uuid(T, q)).transpose()?,
+        buyer_user_id: r.buyer_user_id.as_deref().map(|u| uuid(T, u)).transpose()?,
+        token_hash: r.token_hash.clone(),
+        buyer_name: r.buyer_name.clone(),
+        buyer_email: r.buyer_email.clone(),
+        ship_to: serde_json::from_str(&r.ship_to).map_err(bad)?,
+        destination: r.destination.parse().map_err(bad)?,
+        currency: currency(T, &r.currency)?,
+        status: OrderStatus::parse(&r.status).ok_or_else(|| bad(&r.status))?,
+        regime: r.regime.clone(),
+        goods: m(r.goods_minor)?,
+        shipping: m(r.shipping_minor)?,
+        tax: m(r.tax_minor)?,
+        total: m(r.total_minor)?,
+        captured: m(r.captured_minor)?,
+        refunded: m(r.refunded_minor)?,
+        person_last4: r.person_last4.clone(),
+        lines: lines
+            .into_iter()
+            .map(|l| {
+                Ok(OrderLine {
+                    line_no: u32::try_from(l.line_no).map_err(bad)?,
+                    product_id: uuid(T, &l.product_id)?,
+                    seller_id: uuid(T, &l.seller_id)?,
+                    variant_sku: (!l.variant_sku.is_empty()).then_some(l.variant_sku),
+                    departure_date: if l.departure_date.is_empty() {
+                        None
+                    } else {
+                        Some(parse_date(T, &l.departure_date)?)
+                    },
+                    quantity: u32::try_from(l.quantity).map_err(bad)?,
+                    title: l.title,
+                    hs: l.hs,
+                    unit_price: m(l.unit_price_minor)?,
+                    amount: m(l.amount_minor)?,
+                    tax: m(l.tax_minor)?,
+                    refunded: m(l.refunded_minor)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        expires_at: Timestamp::from_stored(&r.expires_at).map_err(bad)?,
+        version: r.version,
+        created_at: Timestamp::from_stored(&r.created_at).map_err(bad)?,
+        updated_at: Timestamp::from_stored(&r.updated_at).map_err(bad)?,
+    })
+}
+
+/// Takes (or, with `give_back`, returns) a line's stock or seats. Taking is a conditional update:
+/// it changes nothing and says so when not enough is left.
+async fn move_stock(
+    tx: &mut Transaction<'static, Any>,
+    line_no: usize,
+    product_id: Uuid,
+    variant_sku: Option<&str>,
+    departure_date: Option<Date>,
+    quantity: u32,
+    give_back: bool,
+) -> StoreResult<()> {
+    let q = i64::from(quantity);
+    let (sql, binds): (&str, Vec<String>) = match (variant_sku, departure_date, give_back) {
+        (Some(sku), _, false) => (
+            "UPDATE product_variants SET stock = stock - $1 WHERE product_id = $2 AND sku = $3 AND stock >= $1",
+            vec![product_id.to_string(), sku.to_owned()],
+        ),
+        (Some(sku), _, true) => (
+            "UPDATE product_variants SET stock = stock + $1 WHERE product_id = $2 AND sku = $3 AND stock IS NOT NULL",
+            vec![product_id.to_string(), sku.to_owned()],
+        ),
+        (None, Some(date), false) => (
+            "UPDATE departures SET seats_sold = seats_sold + $1 WHERE product_id = $2 AND date = $3 AND seats_sold + $1 <= seats",
+            vec![product_id.to_string(), date_text(date)],
+        ),
+        (None, Some(date), true) => (
+            "UPDATE departures SET seats_sold = seats_sold - $1 WHERE product_id = $2 AND date = $3 AND seats_sold >= $1",
+            vec![product_id.to_string(), date_text(date)],
+        ),
+        (None, None, false) => (
+            "UPDATE products SET stock = stock - $1, version = version + 1 WHERE id = $2 AND stock >= $1 AND archived_at IS NULL",
+            vec![product_id.to_string()],
+        ),
+        (None, None, true) => (
+            "UPDATE products SET stock = stock + $1, version = version + 1 WHERE id = $2 AND stock IS NOT NULL",
+            vec![product_id.to_string()],
+        ),
+    };
+    let mut query = sqlx::query(sql).bind(q);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let moved = query.execute(&mut **tx).await?.rows_affected();
+    if moved != 1 && !give_back {
+        let what = if departure_date.is_some() {
+            "seats on that departure"
+        } else {
+            "units in stock"
+        };
+        return Err(StoreError::Exhausted {
+            field: format!("lines[{line_no}].quantity"),
+            detail: format!(
+                "not enough {what} for {quantity}: someone else was quicker or the product is off sale"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Counts `charge` against the person's year; refuses what would pass the limit.
+async fn count_against_limit(
+    tx: &mut Transaction<'static, Any>,
+    charge: &PersonCharge,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO person_limits (person_hash, year, currency, used_minor, limit_minor) VALUES ($1, $2, $3, 0, $4) \
+         ON CONFLICT (person_hash, year) DO NOTHING",
+    )
+    .bind(charge.hash.clone())
+    .bind(i64::from(charge.year))
+    .bind(charge.currency.code())
+    .bind(charge.limit_minor)
+    .execute(&mut **tx)
+    .await?;
+    let counted = sqlx::query(
+        "UPDATE person_limits SET used_minor = used_minor + $1 \
+         WHERE person_hash = $2 AND year = $3 AND used_minor + $1 <= limit_minor",
+    )
+    .bind(charge.amount_minor)
+    .bind(charge.hash.clone())
+    .bind(i64::from(charge.year))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if counted != 1 {
+        let limit = Money::from_minor(charge.limit_minor, charge.currency);
+        return Err(StoreError::Exhausted {
+            field: "buyer.national_id".into(),
+            detail: format!(
+                "this order would take the buyer past the yearly cross-border limit of {limit} for {}",
+                charge.year
+            ),
+        });
+    }
+    Ok(())
+}
+
+async fn record_event(
+    tx: &mut Transaction<'static, Any>,
+    order_id: Uuid,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    note: &str,
+    actor: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO order_events (id, order_id, from_status, to_status, note, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(order_id.to_string())
+    .bind(from.map(|s| s.as_str()))
+    .bind(to.as_str())
+    .bind(note.to_owned())
+    .bind(actor.map(str::to_owned))
+    .bind(Timestamp::now().to_stored())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Places an order inside `tx` (the caller commits): claims the idempotency key, reserves every
+/// line, counts the person's limit, writes the order and records the answer `render` gives.
+pub(crate) async fn place_in(
+    tx: &mut Transaction<'static, Any>,
+    claim: Option<&IdempotencyClaim>,
+    new: &NewOrder,
+    render: &(dyn Fn(&Order) -> String + Sync),
+) -> StoreResult<Placed> {
+    if let Some(claim) = claim
+        && let Some(replay) = idempotency::claim(tx, claim).await?
+    {
+        return Ok(Placed::Replay(replay));
+    }
+    if let Some(cart) = new.cart_id {
+        let taken = sqlx::query(
+            "UPDATE carts SET checked_out_at = $1, version = version + 1 WHERE id = $2 AND checked_out_at IS NULL",
+        )
+        .bind(Timestamp::now().to_stored())
+        .bind(cart.to_string())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if taken != 1 {
+            return Err(StoreError::InvalidState {
+                detail: "the cart is already checked out".into(),
+            });
+        }
+    }
+    for (i, line) in new.lines.iter().enumerate() {
+        move_stock(
+            tx,
+            i,
+            line.product_id,
+            line.variant_sku.as_deref(),
+            line.departure_date,
+            line.quantity,
+            false,
+        )
+        .await?;
+    }
+    if let Some(person) = &new.person {
+        count_against_limit(tx, person).await?;
+    }
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    sqlx::query(
+        "INSERT INTO orders (id, cart_id, quote_id, buyer_user_id, token_hash, buyer_name, buyer_email, ship_to, \
+         destination, currency, status, regime, goods_minor, shipping_minor, tax_minor, total_minor, person_hash, \
+         person_last4, limit_year, limit_minor, expires_at, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending_payment', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, $21, $21)",
+    )
+    .bind(id.to_string())
+    .bind(new.cart_id.map(|c| c.to_string()))
+    .bind(new.quote_id.map(|q| q.to_string()))
+    .bind(new.buyer_user_id.map(|u| u.to_string()))
+    .bind(new.token_hash.clone())
+    .bind(new.buyer_name.clone())
+    .bind(new.buyer_email.clone())
+    .bind(new.ship_to.to_string())
+    .bind(new.destination.code())
+    .bind(new.currency.code())
+    .bind(new.regime.clone())
+    .bind(new.goods_minor)
+    .bind(new.shipping_minor)
+    .bind(new.tax_minor)
+    .bind(new.total_minor)
+    .bind(new.person.as_ref().map(|p| p.hash.clone()))
+    .bind(new.person.as_ref().map(|p| p.last4.clone()))
+    .bind(new.person.as_ref().map(|p| i64::from(p.year)))
+    .bind(new.person.as_ref().map(|p| p.amount_minor))
+    .bind(new.expires_at.to_stored())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    for (i, l) in new.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, product_id, seller_id, variant_sku, departure_date, quantity, \
+             title, hs, unit_price_minor, amount_minor, tax_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id.to_string())
+        .bind(i64::try_from(i + 1).map_err(bad)?)
+        .bind(l.product_id.to_string())
+        .bind(l.seller_id.to_string())
+        .bind(l.variant_sku.clone().unwrap_or_default())
+        .bind(l.departure_date.map(date_text).unwrap_or_default())
+        .bind(i64::from(l.quantity))
+        .bind(l.title.clone())
+        .bind(l.hs.clone())
+        .bind(l.unit_price_minor)
+        .bind(l.amount_minor)
+        .bind(l.tax_minor)
+        .execute(&mut **tx)
+        .await?;
+    }
+    record_event(
+        tx,
+        id,
+        None,
+        OrderStatus::PendingPayment,
+        "order placed",
+        None,
+    )
+    .await?;
+    let order = order_in(tx, id).await?;
+    if let Some(claim) = claim {
+        idempotency::record(tx, claim, 201, &render(&order)).await?;
+    }
+    Ok(Placed::New(Box::new(order)))
+}
+
+/// Gives back what an order holds: its stock and seats, and its count against the person's limit.
+async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -> StoreResult<()> {
+    for (i, l) in order.lines.iter().enumerate() {
+        move_stock(
+            tx,
+            i,
+            l.product_id,
+            l.variant_sku.as_deref(),
+            l.departure_date,
+            l.quantity,
+            true,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE person_limits SET used_minor = used_minor - \
+           (SELECT COALESCE(o.limit_minor, 0) FROM orders o WHERE o.id = $1) \
+         WHERE (person_hash, year) IN (SELECT o.person_hash, o.limit_year FROM orders o WHERE o.id = $1 AND o.person_hash IS NOT NULL)",
+    )
+    .bind(order.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves an order from one of `from` to `to` if it is still there (a conditional update, so a
+/// concurrent change makes this one fail with the state it found).
+pub(crate) async fn transition(
+    tx: &mut Transaction<'static, Any>,
+    order: &Order,
+    to: OrderStatus,
+    note: &str,
+    actor: Option<&str>,
+) -> StoreResult<()> {
+    order
+        .status
+        .transition(to)
+        .map_err(|e| StoreError::InvalidState {
+            detail: e.to_string(),
+        })?;
+    let moved = sqlx::query(
+        "UPDATE orders SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND status = $4",
+    )
+    .bind(to.as_str())
+    .bind(Timestamp::now().to_stored())
+    .bind(order.id.to_string())
+    .bind(order.status.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        let current = order_in(tx, order.id).await?.status;
+        return Err(StoreError::InvalidState {
+            detail: format!("the order is {current}; it cannot become {to}"),
+        });
+    }
+    record_event(tx, order.id, Some(order.status), to, note, actor).await
+}
+
+impl Store {
+    /// Places an order (see [`place_in`]) in its own transaction.
+    pub async fn place_order(
+        &self,
+        claim: Option<&IdempotencyClaim>,
+        new: &NewOrder,
+        render: &(dyn Fn(&Order) -> String + Sync),
+    ) -> StoreResult<Placed> {
+        let mut tx = self.begin_write().await?;
+        let placed = place_in(&mut tx, claim, new, render).await?;
+        tx.commit().await?;
+        Ok(placed)
+    }
+
+    pub async fn order(&self, id: Uuid) -> StoreResult<Order> {
+        let mut tx = self.pool().begin().await?;
+        let order = order_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// Cancels an order that has not shipped and gives its stock, seats and limit back. (A
+    /// captured payment is refunded by the caller through the provider first.)
+    pub async fn cancel_order(
+        &self,
+        id: Uuid,
+        note: &str,
+        actor: Option<&str>,
+    ) -> StoreResult<Order> {
+        let mut tx = self.begin_write().await?;
+        let order = order_in(&mut tx, id).await?;
+        transition(&mut tx, &order, OrderStatus::Cancelled, note, actor).await?;
+        release(&mut tx, &order).await?;
+        let order = order_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// Expires unpaid orders whose time is up, giving back what they held; returns how many.
+    pub async fn expire_orders(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+        let due: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at < $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now.to_stored())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut expired = 0;
+        for (id,) in due {
+            let mut tx = self.begin_write().await?;
+            let order = order_in(&mut tx, uuid(T, &id)?).await?;
+            // Paid meanwhile, or expired by another process: nothing to do.
+            if order.status != OrderStatus::PendingPayment {
+                continue;
+            }
+            transition(
+                &mut tx,
+                &order,
+                OrderStatus::Expired,
+                "not paid in time",
+                None,
+            )
+            .await?;
+            release(&mut tx, &order).await?;
+            tx.commit().await?;
+            expired += 1;
+        }
+        Ok(expired)
+    }
+
+    /// The used amount of a person's year (for quotes: what the yearly limit has left).
+    pub async fn person_year_used(&self, hash: &str, year: i32) -> StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT used_minor FROM person_limits WHERE person_hash = $1 AND year = $2",
+        )
+        .bind(hash.to_owned())
+        .bind(i64::from(year))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(u,)| u))
+    }
+}
