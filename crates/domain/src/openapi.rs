@@ -36,3 +36,28 @@ pub struct ExchangeRateSchema {
     pub rate: String,
     pub source: Option<String>,
 }
+
+/// A rule row a quote used: the row's id in its rule pack, where its facts come from, and how
+/// far they were confirmed (H primary or agreeing sources, M one secondary source, L unconfirmed).
+#[derive(ToSchema)]
+#[schema(as = Rule)]
+pub struct RuleSchema {
+    #[schema(example = "cn-vat-general")]
+    pub id: String,
+    pub source: String,
+    pub confidence: crate::landed_cost::Confidence,
+}
+
+/// One step of a quote's explanation: the order line it concerns (0-based, absent for the
+/// order), its rule (a position in the quote's `rules`) and the step as text ending with the
+/// rule's id.
+#[derive(ToSchema)]
+#[schema(as = Explanation)]
+pub struct ExplanationSchema {
+    pub line: Option<u32>,
+    pub rule: Option<u32>,
+    #[schema(
+        example = "line 0: VAT 9.00 CNY = (customs value + duty + consumption tax) × 9% [cn-vat-09]"
+    )]
+    pub text: String,
+}

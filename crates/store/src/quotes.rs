@@ -43,34 +43,25 @@ impl StoredQuote {
 /// quote into one per batch; alone, a quote waits for nothing but its own commit.
 #[derive(Clone)]
 pub struct QuoteWriter {
-    queue: tokio::sync::mpsc::Sender<(
-        StoredQuote,
-        tokio::sync::oneshot::Sender<Result<(), String>>,
-    )>,
+    queue: tokio::sync::mpsc::Sender<(StoredQuote, Reply)>,
 }
+
+/// Hands a quote back to its request once stored (moved, not copied: quotes are large).
+type Reply = tokio::sync::oneshot::Sender<Result<StoredQuote, String>>;
 
 impl QuoteWriter {
     const MAX_BATCH: usize = 256;
 
     /// Starts the writer task on the current Tokio runtime.
     pub fn spawn(store: Store) -> Self {
-        let (queue, mut waiting) = tokio::sync::mpsc::channel::<(
-            StoredQuote,
-            tokio::sync::oneshot::Sender<Result<(), String>>,
-        )>(4096);
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<(StoredQuote, Reply)>(4096);
         tokio::spawn(async move {
-            while let Some(first) = waiting.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < Self::MAX_BATCH {
-                    match waiting.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let (quotes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let mut batch = Vec::with_capacity(Self::MAX_BATCH);
+            while waiting.recv_many(&mut batch, Self::MAX_BATCH).await > 0 {
+                let (quotes, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
                 let outcome = store.save_quotes(&quotes).await.map_err(|e| e.to_string());
-                for reply in replies {
-                    let _ = reply.send(outcome.clone());
+                for (quote, reply) in quotes.into_iter().zip(replies) {
+                    let _ = reply.send(outcome.clone().map(|()| quote));
                 }
             }
         });
@@ -82,16 +73,13 @@ impl QuoteWriter {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let closed = || StoreError::Unavailable("the quote writer has stopped".into());
         self.queue
-            .send((quote.clone(), reply))
+            .send((quote, reply))
             .await
             .map_err(|_| closed())?;
-        match answer.await.map_err(|_| closed())? {
-            Ok(()) => Ok(quote),
-            Err(e) => {
-                tracing::error!(error = %e, "storing a batch of quotes failed");
-                Err(StoreError::Unavailable(e))
-            }
-        }
+        answer.await.map_err(|_| closed())?.map_err(|e| {
+            tracing::error!(error = %e, "storing a batch of quotes failed");
+            StoreError::Unavailable(e)
+        })
     }
 }
 
@@ -150,8 +138,8 @@ impl Store {
                     .bind(q.created_at.to_stored())
                     .bind(q.expires_at.to_stored())
                     .bind(q.created_by.map(|u| u.to_string()))
-                    .bind(q.input.clone())
-                    .bind(q.output.clone());
+                    .bind(q.input.as_str())
+                    .bind(q.output.as_str());
             }
             query.execute(&mut *tx).await?;
         }

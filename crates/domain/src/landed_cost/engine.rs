@@ -13,13 +13,13 @@ use super::freight::{compute_freight, insurance_amount};
 use super::fx::Fx;
 use super::input::QuoteInput;
 use super::output::{
-    AssessedTotals, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision, Totals, Vat,
-    YearlyUsage,
+    AssessedTotals, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision, RuleIx,
+    RuleList, Totals, Vat, YearlyUsage,
 };
 use super::regime::{self, Order};
 use super::rounding;
 use super::rule_book::RuleBook;
-use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, RuleRef, TaxMode, ValueBasis};
+use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, TaxMode, ValueBasis};
 use super::tariff;
 use super::vat;
 
@@ -47,12 +47,8 @@ fn check_bound(
     }
 }
 
-fn step(line: Option<usize>, rule: Option<&RuleRef>, step: Step) -> Explanation {
-    Explanation {
-        line,
-        rule: rule.cloned(),
-        step,
-    }
+fn step(line: Option<usize>, rule: Option<RuleIx>, step: Step) -> Explanation {
+    Explanation { line, rule, step }
 }
 
 fn not_negative(money: Option<&Money>, field: &str) -> Result<(), QuoteError> {
@@ -196,6 +192,55 @@ fn line_total(
     sum(currency, lines.iter().map(pick), field)
 }
 
+/// The lines' figures summed in minor units (each figure's scale is its currency's minor unit,
+/// so its mantissa counts minor units), in one pass rather than one per total.
+#[derive(Default)]
+struct LineSums {
+    goods: i128,
+    freight: i128,
+    insurance: i128,
+    customs_value: i128,
+    duty: i128,
+    consumption_tax: i128,
+    vat: i128,
+    flat_rate_tax: i128,
+    cross_border_tax: i128,
+    any_cross_border: bool,
+    total_tax: i128,
+    duty_assessed: i128,
+    consumption_tax_assessed: i128,
+    vat_assessed: i128,
+    flat_rate_tax_assessed: i128,
+    total_tax_assessed: i128,
+}
+
+impl LineSums {
+    fn add(&mut self, l: &LineQuote) {
+        let minor = |m: Money| m.amount().mantissa();
+        // At most MAX_LINES figures below 2^96 each: an i128 cannot overflow.
+        self.goods += minor(l.goods);
+        self.freight += minor(l.freight);
+        self.insurance += minor(l.insurance);
+        self.customs_value += minor(l.customs_value.amount);
+        self.duty += minor(l.duty.amount);
+        self.consumption_tax += minor(l.consumption_tax.amount);
+        self.vat += minor(l.vat.amount);
+        if let Some(flat) = &l.flat_rate_tax {
+            self.flat_rate_tax += minor(flat.amount);
+            self.flat_rate_tax_assessed += minor(flat.assessed);
+        }
+        if let Some(cross) = l.cross_border_tax {
+            self.cross_border_tax += minor(cross);
+            self.any_cross_border = true;
+        }
+        self.total_tax += minor(l.total_tax);
+        self.duty_assessed += minor(l.duty.assessed);
+        self.consumption_tax_assessed += minor(l.consumption_tax.assessed);
+        self.vat_assessed += minor(l.vat.assessed);
+        self.total_tax_assessed += minor(l.total_tax_assessed);
+    }
+}
+
 /// `amount × factor`; a factor of one leaves the value as it is, so the product is skipped.
 fn times(amount: Decimal, factor: Decimal, unit: bool) -> Decimal {
     if unit { amount } else { amount * factor }
@@ -228,6 +273,9 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     // Room for every step of a line (up to 8 with a preference and additional duties) and the
     // order's own, so that the list is not moved while it grows.
     let mut explain = Vec::with_capacity(10 + 8 * input.lines.len());
+    // A line uses at most about five rows of its own; the order a few more.
+    let mut rules = RuleList::with_capacity(8 + 4 * input.lines.len());
+    let jurisdiction_rule = rules.ix(&j.meta);
 
     // Goods per line, in the tax currency at full precision.
     let mut goods = Vec::with_capacity(input.lines.len());
@@ -266,7 +314,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             let charge = compute_freight(book, transport, origin, input.destination, date)?;
             explain.push(step(
                 None,
-                Some(&charge.rule),
+                Some(rules.ix(&charge.rule)),
                 Step::Freight {
                     amount: charge.amount,
                     actual_kg: transport.actual_weight_kg,
@@ -312,7 +360,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 .map_err(QuoteError::money("insurance"))?;
             explain.push(step(
                 None,
-                Some(&row.meta),
+                Some(rules.ix(&row.meta)),
                 Step::Insurance {
                     amount,
                     rate: row.rate,
@@ -344,11 +392,12 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         goods_freight_insurance: goods_total + freight_tax + insurance_tax,
         yearly_used: input.yearly_used.as_ref(),
     };
-    let selected = regime::select(pack, &input.regime, &order, date, &mut fx)?;
+    let selected = regime::select(pack, &input.regime, &order, date, &mut fx, &mut rules)?;
+    let regime_rule = selected.regime.map(|r| rules.ix(&r.meta));
     for refusal in &selected.refusals {
         explain.push(step(
             None,
-            Some(&refusal.rule),
+            Some(refusal.rule),
             Step::RegimeRefused {
                 name: refusal.regime.clone(),
                 reason: refusal.reason,
@@ -368,7 +417,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     match selected.regime {
         Some(r) => explain.push(step(
             None,
-            Some(&r.meta),
+            regime_rule,
             Step::Regime {
                 name: r.name.clone(),
                 full_rates: selected.full_rates,
@@ -384,18 +433,14 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     }
     match tax_mode {
         TaxMode::General { factor } if factor != Decimal::ONE => {
-            explain.push(step(
-                None,
-                selected.regime.map(|r| &r.meta),
-                Step::TaxFactor { factor },
-            ));
+            explain.push(step(None, regime_rule, Step::TaxFactor { factor }));
         }
-        TaxMode::None => explain.push(step(None, selected.regime.map(|r| &r.meta), Step::NoTaxes)),
+        TaxMode::None => explain.push(step(None, regime_rule, Step::NoTaxes)),
         _ => {}
     }
     explain.push(step(
         None,
-        Some(&j.meta),
+        Some(jurisdiction_rule),
         Step::Rounding {
             rule: j.rounding,
             currency: tax,
@@ -430,15 +475,21 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let mut lines = Vec::with_capacity(input.lines.len());
     for ((i, line), entries) in input.lines.iter().enumerate().zip(&entries) {
         let g = goods.get(i).copied().unwrap_or_default();
-        // Freight and insurance pro rata by goods value, at full precision.
-        // Ratio first: amount × g could leave a Decimal's range, the ratio is ≤ 1.
-        let ratio = if goods_total.is_zero() {
-            Decimal::ONE / count
-        } else {
-            g / goods_total
-        };
-        let share = |amount: Decimal| -> Decimal { amount * ratio };
-        let cif = g + share(freight_tax) + share(insurance_tax);
+        // Freight and insurance pro rata by goods value, at full precision: g × (goods + freight
+        // + insurance) / goods in one division. Where g × that total would leave a Decimal's
+        // range (or there are no goods), by the ratio, which is ≤ 1.
+        let cif = match g.checked_mul(order.goods_freight_insurance) {
+            Some(product) if !goods_total.is_zero() => product.checked_div(goods_total),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            let ratio = if goods_total.is_zero() {
+                Decimal::ONE / count
+            } else {
+                g / goods_total
+            };
+            g + freight_tax * ratio + insurance_tax * ratio
+        });
         let cv = match j.customs_value {
             CustomsValueBasis::Cif => cif,
             CustomsValueBasis::Fob => g,
@@ -446,7 +497,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         let (cv_shown, cv_assessed) = show.both(cv, (i, "customs_value"))?;
         explain.push(step(
             Some(i),
-            Some(&j.meta),
+            Some(jurisdiction_rule),
             Step::CustomsValue {
                 basis: j.customs_value,
                 value: cv_assessed,
@@ -459,22 +510,19 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         let mut duty_rule = None;
         let duty = match duty_mode {
             DutyMode::General => {
-                let rate = tariff::duty_rate(entries, pack, line, i, date, &mut explain)?;
+                let rate =
+                    tariff::duty_rate(entries, pack, line, i, date, &mut explain, &mut rules)?;
                 duty_rate = Some(rate.rate);
                 components = rate.components;
                 cv * rate.rate
             }
             DutyMode::None => {
-                explain.push(step(
-                    Some(i),
-                    selected.regime.map(|r| &r.meta),
-                    Step::NoDuty,
-                ));
+                explain.push(step(Some(i), regime_rule, Step::NoDuty));
                 Decimal::ZERO
             }
             DutyMode::FlatPerSubheading(amount) => {
                 let sub = line.hs.subheading();
-                duty_rule = selected.regime.map(|r| r.meta.clone());
+                duty_rule = regime_rule;
                 if seen_subheadings.contains(&sub) {
                     Decimal::ZERO
                 } else {
@@ -482,7 +530,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                     let flat = show.assess(amount, (i, "duty"))?;
                     explain.push(step(
                         Some(i),
-                        duty_rule.as_ref(),
+                        duty_rule,
                         Step::FlatDuty {
                             subheading: sub.to_owned(),
                             amount: flat,
@@ -532,13 +580,14 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 let mut ct_full = Decimal::ZERO;
                 if let Some(row) = consumption_tax::find(entries, pack, date) {
                     let assessment = consumption_tax::assess(row, line, i, cv, duty)?;
+                    let rule = rules.ix(&row.meta);
                     ct_full = assessment.amount;
                     let (shown, assessed) =
                         show.both(times(ct_full, factor, unit), (i, "consumption_tax"))?;
                     match &assessment.threshold {
                         Some(t) if !t.met => explain.push(step(
                             Some(i),
-                            Some(&row.meta),
+                            Some(rule),
                             Step::BelowThreshold {
                                 price: t.price,
                                 per: t.per,
@@ -547,7 +596,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                         )),
                         _ => explain.push(step(
                             Some(i),
-                            Some(&row.meta),
+                            Some(rule),
                             Step::ConsumptionTax {
                                 kind: row.kind,
                                 rate: row.rate,
@@ -565,16 +614,17 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                         per_litre: (!row.per_litre.is_zero()).then_some(row.per_litre),
                         litres: assessment.litres,
                         threshold: assessment.threshold,
-                        rule: Some(row.meta.clone()),
+                        rule: Some(rule),
                     };
                 }
                 let row = vat::find(entries, pack, line, i, input.destination, date)?;
                 // VAT is on the statutory consumption tax; the regime factor applies after.
                 let vat_full = (cv + duty + ct_full) * row.rate;
                 let (shown, assessed) = show.both(times(vat_full, factor, unit), (i, "vat"))?;
+                let rule = rules.ix(&row.meta);
                 explain.push(step(
                     Some(i),
-                    Some(&row.meta),
+                    Some(rule),
                     Step::Vat {
                         rate: row.rate,
                         amount: assessed,
@@ -584,16 +634,16 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                     amount: shown,
                     assessed,
                     rate: Some(row.rate),
-                    rule: Some(row.meta.clone()),
+                    rule: Some(rule),
                 };
             }
             TaxMode::None => {}
             TaxMode::FlatRate(rate) => {
                 let (shown, assessed) = show.both(cv * rate, (i, "flat_rate_tax"))?;
-                let rule = selected.regime.map(|r| r.meta.clone());
+                let rule = regime_rule;
                 explain.push(step(
                     Some(i),
-                    rule.as_ref(),
+                    rule,
                     Step::FlatRate {
                         rate,
                         amount: assessed,
@@ -635,7 +685,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             customs_value: Figure {
                 amount: cv_shown,
                 assessed: cv_assessed,
-                rule: Some(j.meta.clone()),
+                rule: Some(jurisdiction_rule),
             },
             duty: Duty {
                 amount: duty_shown,
@@ -664,10 +714,27 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             charges,
         },
     ));
-    let goods_sum = line_total(&lines, wanted, |l| l.goods, "goods")?;
-    let freight_sum = line_total(&lines, wanted, |l| l.freight, "freight")?;
-    let insurance_sum = line_total(&lines, wanted, |l| l.insurance, "insurance")?;
-    let total_tax = line_total(&lines, wanted, |l| l.total_tax, "total_tax")?;
+    let mut sums = LineSums::default();
+    for l in &lines {
+        sums.add(l);
+    }
+    // Each total from the one-pass sums; a total beyond an i64 of minor units takes the checked
+    // way, which names the figure in its error.
+    let total = |minor: i128, currency: Currency, pick: fn(&LineQuote) -> Option<Money>, field| {
+        match i64::try_from(minor) {
+            Ok(minor) => Ok(Money::from_minor(minor, currency)),
+            Err(_) => line_total(
+                &lines,
+                currency,
+                |l| pick(l).unwrap_or(Money::zero(currency)),
+                field,
+            ),
+        }
+    };
+    let goods_sum = total(sums.goods, wanted, |l| Some(l.goods), "goods")?;
+    let freight_sum = total(sums.freight, wanted, |l| Some(l.freight), "freight")?;
+    let insurance_sum = total(sums.insurance, wanted, |l| Some(l.insurance), "insurance")?;
+    let total_tax = total(sums.total_tax, wanted, |l| Some(l.total_tax), "total_tax")?;
     let landed = sum(
         wanted,
         [
@@ -687,11 +754,11 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         .into_iter(),
         "landed",
     )?;
-    let cross_border_tax = if lines.iter().any(|l| l.cross_border_tax.is_some()) {
-        Some(line_total(
-            &lines,
+    let cross_border_tax = if sums.any_cross_border {
+        Some(total(
+            sums.cross_border_tax,
             wanted,
-            |l| l.cross_border_tax.unwrap_or(zero),
+            |l| l.cross_border_tax,
             "cross_border_tax",
         )?)
     } else {
@@ -701,19 +768,24 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         goods: goods_sum,
         freight: freight_sum,
         insurance: insurance_sum,
-        customs_value: line_total(&lines, wanted, |l| l.customs_value.amount, "customs_value")?,
-        duty: line_total(&lines, wanted, |l| l.duty.amount, "duty")?,
-        consumption_tax: line_total(
-            &lines,
+        customs_value: total(
+            sums.customs_value,
             wanted,
-            |l| l.consumption_tax.amount,
+            |l| Some(l.customs_value.amount),
+            "customs_value",
+        )?,
+        duty: total(sums.duty, wanted, |l| Some(l.duty.amount), "duty")?,
+        consumption_tax: total(
+            sums.consumption_tax,
+            wanted,
+            |l| Some(l.consumption_tax.amount),
             "consumption_tax",
         )?,
-        vat: line_total(&lines, wanted, |l| l.vat.amount, "vat")?,
-        flat_rate_tax: line_total(
-            &lines,
+        vat: total(sums.vat, wanted, |l| Some(l.vat.amount), "vat")?,
+        flat_rate_tax: total(
+            sums.flat_rate_tax,
             wanted,
-            |l| l.flat_rate_tax.as_ref().map_or(zero, |f| f.amount),
+            |l| l.flat_rate_tax.as_ref().map(|f| f.amount),
             "flat_rate_tax",
         )?,
         cross_border_tax,
@@ -721,25 +793,26 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         landed,
     };
     let assessed = AssessedTotals {
-        duty: line_total(&lines, tax, |l| l.duty.assessed, "duty")?,
-        consumption_tax: line_total(
-            &lines,
+        duty: total(sums.duty_assessed, tax, |l| Some(l.duty.assessed), "duty")?,
+        consumption_tax: total(
+            sums.consumption_tax_assessed,
             tax,
-            |l| l.consumption_tax.assessed,
+            |l| Some(l.consumption_tax.assessed),
             "consumption_tax",
         )?,
-        vat: line_total(&lines, tax, |l| l.vat.assessed, "vat")?,
-        flat_rate_tax: line_total(
-            &lines,
+        vat: total(sums.vat_assessed, tax, |l| Some(l.vat.assessed), "vat")?,
+        flat_rate_tax: total(
+            sums.flat_rate_tax_assessed,
             tax,
-            |l| {
-                l.flat_rate_tax
-                    .as_ref()
-                    .map_or(zero_assessed, |f| f.assessed)
-            },
+            |l| l.flat_rate_tax.as_ref().map(|f| f.assessed),
             "flat_rate_tax",
         )?,
-        total_tax: line_total(&lines, tax, |l| l.total_tax_assessed, "total_tax")?,
+        total_tax: total(
+            sums.total_tax_assessed,
+            tax,
+            |l| Some(l.total_tax_assessed),
+            "total_tax",
+        )?,
     };
 
     let yearly = yearly_usage(
@@ -749,7 +822,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         &order,
         tax,
         &mut fx,
-        &mut explain,
+        (&mut explain, &mut rules),
     )?;
     Ok(Quote {
         date,
@@ -764,7 +837,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 .regime
                 .map_or_else(|| "general_trade".to_owned(), |r| r.name.clone()),
             requested: input.regime.clone(),
-            rule: selected.regime.map(|r| r.meta.clone()),
+            rule: regime_rule,
             full_rates: selected.full_rates,
             refusals: selected.refusals,
         },
@@ -774,6 +847,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         yearly,
         rates: fx.used().cloned().collect(),
         explanation: explain,
+        rules: rules.into_vec(),
     })
 }
 
@@ -786,7 +860,7 @@ fn yearly_usage(
     order: &Order<'_>,
     tax: Currency,
     fx: &mut Fx<'_>,
-    explain: &mut Vec<Explanation>,
+    (explain, rules): (&mut Vec<Explanation>, &mut RuleList),
 ) -> Result<Option<YearlyUsage>, QuoteError> {
     let counted = applied.filter(|r| r.yearly_limit.is_some());
     let regime = match counted {
@@ -808,7 +882,11 @@ fn yearly_usage(
     let before = match &input.yearly_used {
         Some(used) => fx.convert(used, ccy, RoundingRule::HalfUp, "yearly_used")?,
         None => {
-            explain.push(step(None, Some(&regime.meta), Step::YearlyAssumedZero));
+            explain.push(step(
+                None,
+                Some(rules.ix(&regime.meta)),
+                Step::YearlyAssumedZero,
+            ));
             Money::zero(ccy)
         }
     };
@@ -828,9 +906,10 @@ fn yearly_usage(
     };
     let limit = rounding::round(limit, ccy, RoundingRule::HalfUp)
         .map_err(QuoteError::money("yearly_used"))?;
+    let rule = rules.ix(&regime.meta);
     explain.push(step(
         None,
-        Some(&regime.meta),
+        Some(rule),
         Step::Yearly {
             before,
             after,
@@ -842,6 +921,6 @@ fn yearly_usage(
         used_before: before,
         used_after: after,
         assumed_zero: input.yearly_used.is_none(),
-        rule: regime.meta.clone(),
+        rule,
     }))
 }

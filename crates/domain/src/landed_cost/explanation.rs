@@ -4,12 +4,13 @@
 use std::fmt;
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::money::RoundingRule;
 use crate::{Currency, Money};
 
 use super::incoterms::{BuyerCharges, Incoterm};
+use super::output::RuleIx;
 use super::regime::RefusalReason;
 use super::rule_pack::{ConsumptionTaxKind, CustomsValueBasis, RuleRef};
 
@@ -120,11 +121,12 @@ pub enum Step {
     },
 }
 
-/// A step, the order line it concerns (0-based) and the rule row that produced it.
+/// A step, the order line it concerns (0-based) and the rule row that produced it (a position in
+/// the quote's `rules`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Explanation {
     pub line: Option<usize>,
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
     pub step: Step,
 }
 
@@ -312,35 +314,35 @@ impl fmt::Display for Step {
     }
 }
 
-impl fmt::Display for Explanation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Explanation {
+    /// The step as one line of text, ending with its rule's id: `line 0: VAT 9.00 CNY = … [cn-vat]`.
+    pub fn text(&self, rules: &[RuleRef]) -> String {
+        use fmt::Write;
+        let mut text = String::with_capacity(96);
         if let Some(line) = self.line {
-            write!(f, "line {line}: ")?;
+            let _ = write!(text, "line {line}: ");
         }
-        write!(f, "{}", self.step)?;
-        if let Some(rule) = &self.rule {
-            write!(f, " [{}]", rule.id())?;
+        let _ = write!(text, "{}", self.step);
+        if let Some(rule) = self.rule.and_then(|ix| rules.get(ix.index())) {
+            let _ = write!(text, " [{}]", rule.id());
         }
-        Ok(())
+        text
     }
-}
 
-/// `{"line": 0, "rule": {"id", "source", "confidence"}, "text": "..."}`.
-impl Serialize for Explanation {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    /// `{"line": 0, "rule": 3, "text": "..."}`, `rule` indexing the quote's `rules`.
+    pub(crate) fn wire<'a>(&'a self, rules: &'a [RuleRef]) -> impl Serialize + 'a {
         #[derive(Serialize)]
-        struct Wire<'a> {
+        struct Wire {
             #[serde(skip_serializing_if = "Option::is_none")]
             line: Option<usize>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            rule: Option<&'a RuleRef>,
+            rule: Option<RuleIx>,
             text: String,
         }
         Wire {
             line: self.line,
-            rule: self.rule.as_ref(),
-            text: self.step.to_string(),
+            rule: self.rule,
+            text: self.text(rules),
         }
-        .serialize(serializer)
     }
 }

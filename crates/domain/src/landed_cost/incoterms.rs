@@ -24,6 +24,7 @@ pub enum Incoterm {
 /// Which costs the quote charges to the buyer on top of the goods; the rest the seller bears
 /// (and has priced into the goods).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BuyerCharges {
     pub freight: bool,
     pub insurance: bool,

@@ -36,7 +36,7 @@ pub use incoterms::{BuyerCharges, Incoterm, TransportMode};
 pub use input::{BuyerKind, Measures, QuoteInput, QuoteLine, RequestedRegime, Transport};
 pub use output::{
     AssessedTotals, ConsumptionTax, Duty, DutyComponent, Figure, LineQuote, Quote, Refusal,
-    RegimeDecision, Threshold, Totals, Vat, YearlyUsage,
+    RegimeDecision, RuleIx, Threshold, Totals, Vat, YearlyUsage,
 };
 pub use regime::RefusalReason;
 pub use rule_book::RuleBook;

@@ -1,8 +1,12 @@
 //! What a quote answers: the regime and why, per line and in total every figure with the rule row
 //! that produced it, in the buyer's currency (and as assessed, in the tax currency).
+//!
+//! Each rule row a quote used is listed once, in [`Quote::rules`]; figures and explanation steps
+//! name theirs by position in that list ([`RuleIx`]). This keeps a quote cheap to build (no
+//! handle cloned per figure) and its JSON small (a row's source is written once, not per figure).
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use time::Date;
 
 use crate::money::ExchangeRate;
@@ -14,29 +18,85 @@ use super::input::RequestedRegime;
 use super::regime::RefusalReason;
 use super::rule_pack::{ConsumptionTaxKind, RuleRef, TariffKind};
 
+/// A rule row of a quote: its position in [`Quote::rules`] (in JSON, a number indexing `rules`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct RuleIx(pub u32);
+
+impl RuleIx {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The rule rows a quote used, each once, in first-use order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RuleList {
+    rules: Vec<RuleRef>,
+}
+
+impl RuleList {
+    pub(crate) fn with_capacity(capacity: usize) -> RuleList {
+        RuleList {
+            rules: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The position of `rule`, listing it first if new. A quote uses a few dozen rows at most,
+    /// so a scan by address (newest first: rows repeat nearby) beats hashing.
+    pub(crate) fn ix(&mut self, rule: &RuleRef) -> RuleIx {
+        let found = self
+            .rules
+            .iter()
+            .rposition(|r| std::sync::Arc::ptr_eq(&r.0, &rule.0));
+        let index = found.unwrap_or_else(|| {
+            self.rules.push(rule.clone());
+            self.rules.len() - 1
+        });
+        RuleIx(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    pub(crate) fn get(&self, ix: RuleIx) -> Option<&RuleRef> {
+        self.rules.get(ix.index())
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<RuleRef> {
+        self.rules
+    }
+}
+
 /// An amount in the buyer's currency, the same as assessed in the tax currency, and its rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub amount: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub assessed: Money,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
 }
 
 /// One tariff row's part in a line's duty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DutyComponent {
     pub kind: TariffKind,
     #[serde(with = "super::input::decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub rate: Decimal,
     /// False for a preference without proof of origin, or a suspended or superseded rate.
     pub applied: bool,
-    pub rule: RuleRef,
+    pub rule: RuleIx,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Duty {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub amount: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub assessed: Money,
     /// The ad valorem rate charged (base or preferential, plus additional duties); absent for
     /// flat or no duty.
@@ -44,27 +104,35 @@ pub struct Duty {
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub rate: Option<Decimal>,
     pub components: Vec<DutyComponent>,
     /// The regime's flat duty row, when a flat amount replaces the tariff.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
 }
 
 /// Whether a price threshold (ml, g or piece) was met.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Threshold {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub per: &'static str,
     #[serde(with = "super::input::decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub price: Decimal,
     #[serde(with = "super::input::decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub minimum: Decimal,
     pub met: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsumptionTax {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub amount: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub assessed: Money,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<ConsumptionTaxKind>,
@@ -72,43 +140,56 @@ pub struct ConsumptionTax {
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub rate: Option<Decimal>,
     #[serde(
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub per_litre: Option<Decimal>,
     #[serde(
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub litres: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<Threshold>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vat {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub amount: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub assessed: Money,
     #[serde(
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub rate: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
 }
 
 /// One order line's figures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineQuote {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hs: HsCode,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub origin: Country,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub goods: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub freight: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub insurance: Money,
     pub customs_value: Figure,
     pub duty: Duty,
@@ -122,58 +203,83 @@ pub struct LineQuote {
         with = "super::input::opt_decimal",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tax_factor: Option<Decimal>,
     /// Duty + consumption tax + VAT of a cross-border retail regime, as customs shows it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::MoneySchema>))]
     pub cross_border_tax: Option<Money>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub total_tax: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub total_tax_assessed: Money,
 }
 
 /// Sums over the lines, in the buyer's currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub goods: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub freight: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub insurance: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub customs_value: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub duty: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub consumption_tax: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub vat: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub flat_rate_tax: Money,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::MoneySchema>))]
     pub cross_border_tax: Option<Money>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub total_tax: Money,
     /// Goods plus what the incoterm leaves to the buyer of freight, insurance and import taxes.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub landed: Money,
 }
 
 /// Tax sums as assessed, in the tax currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssessedTotals {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub duty: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub consumption_tax: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub vat: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub flat_rate_tax: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub total_tax: Money,
 }
 
 /// A special regime that was considered and refused, with a stable reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
     pub regime: String,
     pub reason: RefusalReason,
     pub detail: String,
-    pub rule: RuleRef,
+    pub rule: RuleIx,
 }
 
 /// The regime that applies ("general_trade" or a regime's name) and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegimeDecision {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub requested: RequestedRegime,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleIx>,
     /// A single indivisible item over the per-order limit: general-trade rates in full.
     pub full_rates: bool,
     pub refusals: Vec<Refusal>,
@@ -181,23 +287,34 @@ pub struct RegimeDecision {
 
 /// A person's yearly allowance under a regime with one, in the limit's currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearlyUsage {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub limit: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub used_before: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::MoneySchema))]
     pub used_after: Money,
     /// No prior use was given, so zero was assumed.
     pub assumed_zero: bool,
-    pub rule: RuleRef,
+    pub rule: RuleIx,
 }
 
 /// A landed-cost quote.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// Serialized with each explanation step as text naming its rule's id, which needs `rules`;
+/// hence the hand-written `Serialize` below (the fields' JSON is otherwise as declared).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quote {
-    #[serde(with = "super::input::iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub destination: Country,
     pub jurisdiction: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub tax_currency: Currency,
     pub incoterm: Incoterm,
     pub charged_to_buyer: BuyerCharges,
@@ -205,9 +322,77 @@ pub struct Quote {
     pub lines: Vec<LineQuote>,
     pub totals: Totals,
     pub assessed: AssessedTotals,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Absent where no regime with a yearly per-person limit is involved.
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub yearly: Option<YearlyUsage>,
     /// The exchange rates used, as given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ExchangeRateSchema>))]
     pub rates: Vec<ExchangeRate>,
+    /// One step per rule applied, in order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ExplanationSchema>))]
     pub explanation: Vec<Explanation>,
+    /// Every rule row the quote used, once; each `rule` above is a position in this list.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::RuleSchema>))]
+    pub rules: Vec<RuleRef>,
+}
+
+impl Quote {
+    /// The rule row behind a figure or step.
+    pub fn rule(&self, ix: RuleIx) -> Option<&RuleRef> {
+        self.rules.get(ix.index())
+    }
+
+    /// The explanation, one line of text per step (as in the JSON `text`).
+    pub fn explanation_texts(&self) -> impl Iterator<Item = String> + '_ {
+        self.explanation.iter().map(|e| e.text(&self.rules))
+    }
+}
+
+impl Serialize for Quote {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(with = "super::input::iso_date")]
+            date: Date,
+            destination: Country,
+            jurisdiction: &'a str,
+            currency: Currency,
+            tax_currency: Currency,
+            incoterm: Incoterm,
+            charged_to_buyer: BuyerCharges,
+            regime: &'a RegimeDecision,
+            lines: &'a [LineQuote],
+            totals: &'a Totals,
+            assessed: &'a AssessedTotals,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            yearly: Option<&'a YearlyUsage>,
+            rates: &'a [ExchangeRate],
+            explanation: Steps<'a>,
+            rules: &'a [RuleRef],
+        }
+        struct Steps<'a>(&'a [Explanation], &'a [RuleRef]);
+        impl Serialize for Steps<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|step| step.wire(self.1)))
+            }
+        }
+        Wire {
+            date: self.date,
+            destination: self.destination,
+            jurisdiction: &self.jurisdiction,
+            currency: self.currency,
+            tax_currency: self.tax_currency,
+            incoterm: self.incoterm,
+            charged_to_buyer: self.charged_to_buyer,
+            regime: &self.regime,
+            lines: &self.lines,
+            totals: &self.totals,
+            assessed: &self.assessed,
+            yearly: self.yearly.as_ref(),
+            rates: &self.rates,
+            explanation: Steps(&self.explanation, &self.rules),
+            rules: &self.rules,
+        }
+        .serialize(serializer)
+    }
 }

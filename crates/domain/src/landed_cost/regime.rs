@@ -13,12 +13,13 @@ use super::error::QuoteError;
 use super::fx::Fx;
 use super::incoterms::TransportMode;
 use super::input::{BuyerKind, QuoteLine, RequestedRegime};
-use super::output::Refusal;
+use super::output::{Refusal, RuleList};
 use super::rule_book::LineEntries;
 use super::rule_pack::{BuyerScope, RegimeRow, RulePack, SingleItemOverLimit, ValueBasis};
 
 /// Why a regime does not apply. The names are stable: clients may act on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
     Suspended,
@@ -199,6 +200,7 @@ pub(crate) fn select<'p>(
     order: &Order<'_>,
     date: Date,
     fx: &mut Fx<'_>,
+    rules: &mut RuleList,
 ) -> Result<Selected<'p>, QuoteError> {
     let mut selected = Selected {
         regime: None,
@@ -244,7 +246,7 @@ pub(crate) fn select<'p>(
                 regime: regime.name.clone(),
                 reason,
                 detail,
-                rule: regime.meta.clone(),
+                rule: rules.ix(&regime.meta),
             }),
         }
     }
@@ -255,7 +257,9 @@ pub(crate) fn select<'p>(
                 requested: requested.name().to_owned(),
                 reason: refusal.reason,
                 detail: refusal.detail.clone(),
-                rule: refusal.rule.id().to_owned(),
+                rule: rules
+                    .get(refusal.rule)
+                    .map_or_else(String::new, |r| r.id().to_owned()),
             });
         }
     }

@@ -16,6 +16,7 @@ use super::incoterms::TransportMode;
 
 /// How far a row's facts were confirmed: H primary or several agreeing sources, M one secondary
 /// source, L unconfirmed (operators should verify M and L rows).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Confidence {
     H,
@@ -93,6 +94,7 @@ impl Serialize for RuleRef {
 
 /// Which goods value customs assesses duty on: CIF (goods + freight + insurance to the place of
 /// import, as in China and the EU) or FOB (goods only, as in the US and Canada).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomsValueBasis {
@@ -114,6 +116,7 @@ pub struct Jurisdiction {
 }
 
 /// What a tariff row contributes to a line's duty.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TariffKind {
@@ -169,6 +172,7 @@ pub struct VatRow {
 }
 
 /// How a consumption (excise) tax is levied.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsumptionTaxKind {

@@ -7,7 +7,7 @@ use time::Date;
 use super::error::QuoteError;
 use super::explanation::{Explanation, Step};
 use super::input::QuoteLine;
-use super::output::DutyComponent;
+use super::output::{DutyComponent, RuleList};
 use super::rule_book::LineEntries;
 use super::rule_pack::{RulePack, TariffCondition, TariffKind, TariffRow};
 
@@ -16,12 +16,12 @@ pub(crate) struct DutyRate {
     pub(crate) components: Vec<DutyComponent>,
 }
 
-fn component(row: &TariffRow, applied: bool) -> DutyComponent {
+fn component(row: &TariffRow, applied: bool, rules: &mut RuleList) -> DutyComponent {
     DutyComponent {
         kind: row.kind,
         rate: row.rate,
         applied,
-        rule: row.meta.clone(),
+        rule: rules.ix(&row.meta),
     }
 }
 
@@ -32,6 +32,7 @@ pub(crate) fn duty_rate(
     index: usize,
     date: Date,
     explain: &mut Vec<Explanation>,
+    rules: &mut RuleList,
 ) -> Result<DutyRate, QuoteError> {
     let mut mfn: Option<&TariffRow> = None;
     let mut provisional: Option<&TariffRow> = None;
@@ -85,15 +86,19 @@ pub(crate) fn duty_rate(
         date,
     })?;
     let mut components = Vec::with_capacity(2 + additional.len());
-    let mut push =
-        |step: Step, row: &TariffRow, applied: bool, components: &mut Vec<DutyComponent>| {
-            explain.push(Explanation {
-                line: Some(index),
-                rule: Some(row.meta.clone()),
-                step,
-            });
-            components.push(component(row, applied));
-        };
+    let mut push = |step: Step,
+                    row: &TariffRow,
+                    applied: bool,
+                    components: &mut Vec<DutyComponent>,
+                    rules: &mut RuleList| {
+        let component = component(row, applied, rules);
+        explain.push(Explanation {
+            line: Some(index),
+            rule: Some(component.rule),
+            step,
+        });
+        components.push(component);
+    };
     let preference = preferential.filter(|p| p.rate < base.rate);
     push(
         Step::BaseTariff {
@@ -103,6 +108,7 @@ pub(crate) fn duty_rate(
         base,
         preference.is_none(),
         &mut components,
+        rules,
     );
     let mut rate = base.rate;
     if let Some(p) = preference {
@@ -116,6 +122,7 @@ pub(crate) fn duty_rate(
             p,
             true,
             &mut components,
+            rules,
         );
     } else if let Some(u) = unproven.filter(|u| u.rate < base.rate) {
         push(
@@ -127,6 +134,7 @@ pub(crate) fn duty_rate(
             u,
             false,
             &mut components,
+            rules,
         );
     }
     for row in additional {
@@ -139,8 +147,9 @@ pub(crate) fn duty_rate(
                     suspension,
                     true,
                     &mut components,
+                    rules,
                 );
-                components.push(component(row, false));
+                components.push(component(row, false, rules));
             }
             None => {
                 rate += row.rate;
@@ -152,6 +161,7 @@ pub(crate) fn duty_rate(
                     row,
                     true,
                     &mut components,
+                    rules,
                 );
             }
         }

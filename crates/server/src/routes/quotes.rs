@@ -33,10 +33,10 @@ pub struct QuoteResponse {
     pub expires_at: Timestamp,
     /// True once the quote may no longer be used at checkout.
     pub expired: bool,
-    /// The quote: `regime`, `lines`, `totals` (`duty`, `consumption_tax`, `vat`, `total_tax`,
-    /// `freight`, `insurance`, `landed`), `explanation`, … — see docs/landed-cost.md.
+    /// The quote's own fields (`regime`, `lines`, `totals`, `explanation`, `rules`, …) follow
+    /// at the top level — see docs/landed-cost.md.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Quote)]
     pub quote: serde_json::Value,
 }
 

@@ -38,6 +38,10 @@ on_both_backends! {
         }
         assert_eq!(quote["regime"]["name"], "cbec_retail", "{quote}");
         assert!(!quote["explanation"].as_array().unwrap().is_empty());
+        // Each figure names its rule by position in `rules`, which lists every row once.
+        let vat_rule = &quote["rules"][quote["lines"][0]["vat"]["rule"].as_u64().unwrap() as usize];
+        assert!(vat_rule["id"].as_str().unwrap().starts_with("cn-vat"), "{quote}");
+        assert!(vat_rule["source"].is_string() && vat_rule["confidence"].is_string(), "{vat_rule}");
         assert_eq!(quote["expired"], false);
         let rate_source = quote["rates"][0]["source"].as_str().unwrap();
         assert!(rate_source.contains("ECB 2026-09-01") && rate_source.contains("cross via EUR"), "{rate_source}");
@@ -99,5 +103,40 @@ on_both_backends! {
         assert!(rules.refresh(&app.store).await.unwrap());
         assert!(!std::sync::Arc::ptr_eq(&before, &rules.current()));
         assert!(!rules.refresh(&app.store).await.unwrap(), "only once per import");
+    }
+}
+
+on_both_backends! {
+    /// Quote responses are documented down to each figure, not as a bare object.
+    async fn the_openapi_document_describes_the_quote_output(app: TestApp) {
+        let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let response = |path: &str, method: &str, status: &str| {
+            doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} {status}: {}", doc["paths"][path]))
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        for (path, method, status) in [("/quotes", "post", "201"), ("/quotes/{id}", "get", "200")] {
+            let name = response(path, method, status);
+            let body = serde_json::to_string(&schemas[&name]).unwrap();
+            assert!(body.contains("#/components/schemas/Quote\""), "{name} must include Quote: {body}");
+            assert!(body.contains("expires_at"), "{body}");
+        }
+        let quote = &schemas["Quote"]["properties"];
+        for field in ["regime", "lines", "totals", "explanation", "rules"] {
+            assert!(quote[field].is_object(), "Quote.{field}: {quote}");
+        }
+        let totals = &schemas["Totals"]["properties"];
+        for total in ["duty", "consumption_tax", "vat", "total_tax", "freight", "insurance", "landed"] {
+            assert_eq!(totals[total]["$ref"], "#/components/schemas/Money", "{total}: {totals}");
+        }
+        for name in ["LineQuote", "Duty", "Vat", "ConsumptionTax", "RegimeDecision", "Refusal", "Rule", "Explanation", "RefusalReason"] {
+            assert!(schemas[name].is_object(), "schema {name} missing");
+        }
+        assert!(schemas["Rule"]["properties"]["confidence"].is_object());
     }
 }
