@@ -31,6 +31,8 @@ pub const SESSION_COOKIE: &str = "pavilion_session";
 const INDEX_POLL: Duration = Duration::from_millis(250);
 /// How often each process checks whether another imported rule packs.
 const RULES_POLL: Duration = Duration::from_secs(5);
+/// How often unpaid orders past their time are expired (their stock goes back).
+const EXPIRY_SWEEP: Duration = Duration::from_secs(5);
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +157,23 @@ impl Server {
                 }
             }
         });
+        let store = self.state.store.clone();
+        let expirer = tokio::spawn(async move {
+            let mut every = tokio::time::interval(EXPIRY_SWEEP);
+            loop {
+                every.tick().await;
+                match store
+                    .expire_orders(pavilion_store::Timestamp::now(), 500)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(orders = n, "expired unpaid orders"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not expire unpaid orders; retrying")
+                    }
+                }
+            }
+        });
         let (stopping_tx, mut stopping_rx) = watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -181,6 +200,7 @@ impl Server {
         sweeper.abort();
         rules_refresher.abort();
         indexer.abort();
+        expirer.abort();
         self.state.store.close().await;
         result
     }

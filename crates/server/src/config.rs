@@ -33,6 +33,8 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// How long a landed-cost quote may be used at checkout.
     pub quote_ttl_minutes: i64,
+    /// An order not paid within this many minutes expires and its stock goes back.
+    pub unpaid_order_minutes: i64,
     pub log: LogFormat,
 }
 
@@ -65,6 +67,7 @@ impl Default for Config {
             sign_in: SignInLimits::default(),
             shutdown_grace_seconds: 30,
             quote_ttl_minutes: 30,
+            unpaid_order_minutes: 30,
             log: LogFormat::Text,
         }
     }

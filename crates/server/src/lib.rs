@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod catalogue_index;
+pub mod checkout;
 pub mod config;
 mod extract;
 pub mod json;

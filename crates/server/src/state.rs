@@ -31,6 +31,7 @@ pub struct AppState {
     /// This process's search index of the catalogue.
     pub catalogue: Arc<Indexer>,
     rates: Arc<Mutex<HashMap<RateKey, CachedRate>>>,
+    keys: Arc<tokio::sync::OnceCell<crate::checkout::keys::Keys>>,
 }
 
 impl AppState {
@@ -49,6 +50,7 @@ impl AppState {
             quotes: QuoteWriter::spawn(store.clone()),
             catalogue: Arc::new(catalogue),
             rates: Arc::default(),
+            keys: Arc::default(),
         }
     }
 
@@ -76,6 +78,13 @@ impl AppState {
             cache.insert(key, (Instant::now(), rate.clone()));
         }
         Ok(rate)
+    }
+
+    /// The platform's keys (made on first use, shared by every process through the store).
+    pub async fn keys(&self) -> StoreResult<&crate::checkout::keys::Keys> {
+        self.keys
+            .get_or_try_init(|| crate::checkout::keys::Keys::load(&self.store))
+            .await
     }
 
     /// Forgets cached rates (after an import in this process).

@@ -4,11 +4,13 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod carts;
 pub mod categories;
 pub mod fx;
 pub mod health;
 pub mod market_access;
 pub mod membership;
+pub mod orders;
 pub mod organisations;
 pub mod pavilions;
 pub mod product_images;
@@ -21,6 +23,7 @@ pub mod training;
 pub mod users;
 pub mod views;
 
+use crate::checkout::holder::{CartToken, OrderToken, TokenHeader};
 use crate::state::AppState;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -49,6 +52,7 @@ use utoipa_axum::routes;
         (name = "training", description = "Courses, cohorts and enrollments"),
         (name = "fx", description = "Exchange rates by day"),
         (name = "catalogue", description = "Sellers' products"),
+        (name = "checkout", description = "Carts, orders, payments, shipments and refunds"),
         (name = "quotes", description = "Landed-cost quotes: duties, taxes, freight and insurance before the buyer pays"),
         (name = "market access", description = "Which HS lines may go where, from when, under which requirements"),
     )
@@ -60,6 +64,15 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, header) in [
+            ("cart_token", <CartToken as TokenHeader>::HEADER),
+            ("order_token", <OrderToken as TokenHeader>::HEADER),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(header))),
+            );
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -141,6 +154,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(market_access::put_rule))
         .routes(routes!(market_access::delete_rule))
         .routes(routes!(market_access::check))
+        .routes(routes!(carts::create_cart))
+        .routes(routes!(carts::get_cart))
+        .routes(routes!(carts::set_line))
+        .routes(routes!(orders::place_order, orders::my_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::cancel_order))
         .routes(routes!(quotes::create_quote))
         .routes(routes!(quotes::get_quote))
 }

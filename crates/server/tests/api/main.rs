@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod bad_input;
+mod checkout;
 mod fx;
 mod market_access;
 mod operations;

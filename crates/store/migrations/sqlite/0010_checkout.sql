@@ -194,3 +194,11 @@ CREATE TABLE sandbox_webhooks (
     delivered_at  TEXT
 );
 CREATE INDEX sandbox_webhooks_due ON sandbox_webhooks (delivered_at, due_at);
+
+-- Secrets the platform makes for itself once and every process shares: keys for order tokens,
+-- for the keyed hash of national IDs and for signing the sandbox's webhooks.
+CREATE TABLE server_secrets (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);

@@ -4,3 +4,4 @@
 pub mod carts;
 pub mod idempotency;
 pub mod orders;
+mod secrets;

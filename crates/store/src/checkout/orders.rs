@@ -104,6 +104,8 @@ pub struct PersonCharge {
 
 #[derive(Debug, Clone)]
 pub struct NewOrder {
+    /// Chosen by the caller, which derives the order's token from it.
+    pub id: Uuid,
     pub cart_id: Option<Uuid>,
     pub quote_id: Option<Uuid>,
     pub buyer_user_id: Option<Uuid>,
@@ -406,7 +408,7 @@ pub(crate) async fn place_in(
     if let Some(person) = &new.person {
         count_against_limit(tx, person).await?;
     }
-    let id = Uuid::now_v7();
+    let id = new.id;
     let now = Timestamp::now().to_stored();
     sqlx::query(
         "INSERT INTO orders (id, cart_id, quote_id, buyer_user_id, token_hash, buyer_name, buyer_email, ship_to, \
@@ -533,6 +535,43 @@ pub(crate) async fn transition(
 }
 
 impl Store {
+    /// The answer recorded for an idempotency key, if it was used (with this request).
+    pub async fn idempotent_replay(&self, claim: &IdempotencyClaim) -> StoreResult<Option<Replay>> {
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+        )
+        .bind(claim.scope.clone())
+        .bind(claim.key.clone())
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            None => Ok(None),
+            Some((hash, _, _)) if hash != claim.request_hash => {
+                Err(StoreError::IdempotencyMismatch)
+            }
+            Some((_, status, body)) => Ok(Some(Replay {
+                status: u16::try_from(status).map_err(bad)?,
+                body,
+            })),
+        }
+    }
+
+    /// A buyer's orders, newest first.
+    pub async fn orders_of_buyer(&self, user: Uuid, limit: u32) -> StoreResult<Vec<Order>> {
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM orders WHERE buyer_user_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            out.push(self.order(uuid(T, &id)?).await?);
+        }
+        Ok(out)
+    }
+
     /// Places an order (see [`place_in`]) in its own transaction.
     pub async fn place_order(
         &self,

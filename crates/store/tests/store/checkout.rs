@@ -49,6 +49,7 @@ async fn product_with_stock(store: &Store, stock: u32) -> (Uuid, Uuid) {
 
 fn order_for(product: Uuid, seller: Uuid, quantity: u32, person: Option<PersonCharge>) -> NewOrder {
     NewOrder {
+        id: Uuid::now_v7(),
         cart_id: None,
         quote_id: None,
         buyer_user_id: None,
