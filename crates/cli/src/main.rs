@@ -1,5 +1,6 @@
 //! The `pavilion` command.
 
+mod bench;
 mod demo;
 mod fx;
 mod quote;
@@ -52,8 +53,18 @@ enum Command {
     /// Landed-cost rule packs.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Load scenarios (release builds): `bench checkout` drives full guest checkouts.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seed a catalogue, serve it, and drive full checkouts (cart, quote, order, sandbox payment,
+    /// capture) from concurrent clients on loopback; prints orders/s, latency and errors.
+    Checkout(bench::CheckoutBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -158,6 +169,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("pavilion {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Bench(BenchCommand::Checkout(args)) => bench::run(args).await,
         Command::Migrate(args) => {
             let config = args.load()?;
             observability::init_tracing(config.log);

@@ -77,6 +77,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's store (for commands that seed data before serving).
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
     /// Opens and migrates the database, then binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config).await?;

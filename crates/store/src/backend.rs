@@ -69,6 +69,14 @@ pub struct Store {
     /// that may be lost without harm, such as quotes, which are simply asked for again.
     ephemeral: Option<AnyPool>,
     backend: Backend,
+    /// SQLite only: the group-commit writer, started on first use (see `batch`).
+    batch: std::sync::Arc<std::sync::OnceLock<crate::batch::BatchWriter>>,
+}
+
+impl std::fmt::Debug for crate::batch::BatchWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchWriter")
+    }
 }
 
 impl Store {
@@ -88,6 +96,22 @@ impl Store {
             pool,
             ephemeral,
             backend,
+            batch: std::sync::Arc::default(),
+        })
+    }
+
+    /// The group-commit writer (SQLite only), started on first use. Its task holds a handle
+    /// without a writer of its own, so it ends when the last handle that can use it is dropped.
+    pub(crate) fn batch_writer(&self) -> Option<&crate::batch::BatchWriter> {
+        (self.backend == Backend::Sqlite).then(|| {
+            self.batch.get_or_init(|| {
+                crate::batch::BatchWriter::spawn(Store {
+                    pool: self.pool.clone(),
+                    ephemeral: self.ephemeral.clone(),
+                    backend: self.backend,
+                    batch: std::sync::Arc::default(),
+                })
+            })
         })
     }
 

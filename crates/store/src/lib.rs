@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 mod backend;
+pub mod batch;
 pub mod catalogue;
 pub mod categories;
 pub mod checkout;

@@ -455,15 +455,11 @@ pub async fn place_order(
             .unwrap_or_else(Timestamp::now),
         lines: new_lines,
     };
-    let render = |order: &Order| {
-        serde_json::to_string(&OrderView {
-            order: order.clone(),
-            order_token: None,
-        })
-        .unwrap_or_default()
-    };
-    match state.store.place_order(Some(&claim), &new, &render).await? {
-        Placed::New(order) => placed_response(&keys, 201, &render(&order)),
+    match state.store.place_order(Some(claim), new).await? {
+        Placed::New(order) => {
+            let body = serde_json::to_string(&order).map_err(|e| ApiError::internal(&e))?;
+            placed_response(&keys, 201, &body)
+        }
         Placed::Replay(Replay { status, body }) => placed_response(&keys, status, &body),
     }
 }

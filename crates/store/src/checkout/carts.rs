@@ -50,20 +50,35 @@ impl Store {
         currency: Currency,
     ) -> StoreResult<Cart> {
         let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        sqlx::query(
-            "INSERT INTO carts (id, owner_user_id, token_hash, destination, currency, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
-        )
-        .bind(id.to_string())
-        .bind(owner.map(|u| u.to_string()))
-        .bind(token_hash.to_owned())
-        .bind(destination.code())
-        .bind(currency.code())
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        self.cart(id).await
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let now = Timestamp::now().to_stored();
+                sqlx::query(
+                    "INSERT INTO carts (id, owner_user_id, token_hash, destination, currency, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                )
+                .bind(id.to_string())
+                .bind(owner.map(|u| u.to_string()))
+                .bind(token_hash.clone())
+                .bind(destination.code())
+                .bind(currency.code())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(Cart {
+                    id,
+                    owner_user_id: owner,
+                    token_hash,
+                    destination,
+                    currency,
+                    lines: Vec::new(),
+                    checked_out: false,
+                    version: 1,
+                })
+            })
+        })
+        .await
     }
 
     pub async fn cart(&self, id: Uuid) -> StoreResult<Cart> {
@@ -111,63 +126,70 @@ impl Store {
 
     /// Sets a line's quantity (0 removes it). A checked-out cart no longer changes.
     pub async fn set_cart_line(&self, cart_id: Uuid, line: &CartLine) -> StoreResult<Cart> {
-        let mut tx = self.begin_write().await?;
-        let bumped = sqlx::query(
-            "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL",
-        )
-        .bind(Timestamp::now().to_stored())
-        .bind(cart_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() != 1 {
-            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM carts WHERE id = $1")
-                .bind(cart_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                None => StoreError::NotFound { entity: "cart" },
-                Some(_) => StoreError::InvalidState {
-                    detail: "the cart is checked out; start a new one".into(),
-                },
-            });
-        }
-        let sku = line.variant_sku.clone().unwrap_or_default();
-        let date = line.departure_date.map(date_text).unwrap_or_default();
-        if line.quantity == 0 {
-            sqlx::query(
-                "DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2 AND variant_sku = $3 AND departure_date = $4",
-            )
-            .bind(cart_id.to_string())
-            .bind(line.product_id.to_string())
-            .bind(sku)
-            .bind(date)
-            .execute(&mut *tx)
+        let line = line.clone();
+        self.write(move |tx| Box::pin(async move { set_line_in(tx, cart_id, &line).await }))
             .await?;
-        } else {
-            sqlx::query(
-                "INSERT INTO cart_lines (cart_id, product_id, variant_sku, departure_date, quantity, added_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (cart_id, product_id, variant_sku, departure_date) DO UPDATE SET quantity = excluded.quantity",
-            )
-            .bind(cart_id.to_string())
-            .bind(line.product_id.to_string())
-            .bind(sku)
-            .bind(date)
-            .bind(i64::from(line.quantity))
-            .bind(Timestamp::now().to_stored())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    StoreError::Rule {
-                        field: "product_id",
-                        detail: format!("there is no product {}", line.product_id),
-                    }
-                }
-                _ => StoreError::Database(e),
-            })?;
-        }
-        tx.commit().await?;
         self.cart(cart_id).await
     }
+}
+
+async fn set_line_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    cart_id: Uuid,
+    line: &CartLine,
+) -> StoreResult<()> {
+    let bumped = sqlx::query(
+        "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL",
+    )
+    .bind(Timestamp::now().to_stored())
+    .bind(cart_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    if bumped.rows_affected() != 1 {
+        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM carts WHERE id = $1")
+            .bind(cart_id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        return Err(match exists {
+            None => StoreError::NotFound { entity: "cart" },
+            Some(_) => StoreError::InvalidState {
+                detail: "the cart is checked out; start a new one".into(),
+            },
+        });
+    }
+    let sku = line.variant_sku.clone().unwrap_or_default();
+    let date = line.departure_date.map(date_text).unwrap_or_default();
+    if line.quantity == 0 {
+        sqlx::query(
+            "DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2 AND variant_sku = $3 AND departure_date = $4",
+        )
+        .bind(cart_id.to_string())
+        .bind(line.product_id.to_string())
+        .bind(sku)
+        .bind(date)
+        .execute(&mut **tx)
+        .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO cart_lines (cart_id, product_id, variant_sku, departure_date, quantity, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (cart_id, product_id, variant_sku, departure_date) DO UPDATE SET quantity = excluded.quantity",
+        )
+        .bind(cart_id.to_string())
+        .bind(line.product_id.to_string())
+        .bind(sku)
+        .bind(date)
+        .bind(i64::from(line.quantity))
+        .bind(Timestamp::now().to_stored())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Rule {
+                field: "product_id",
+                detail: format!("there is no product {}", line.product_id),
+            },
+            _ => StoreError::Database(e),
+        })?;
+    }
+    Ok(())
 }

@@ -366,12 +366,11 @@ async fn record_event(
 }
 
 /// Places an order inside `tx` (the caller commits): claims the idempotency key, reserves every
-/// line, counts the person's limit, writes the order and records the answer `render` gives.
+/// line, counts the person's limit, writes the order and records it (as JSON) as the key's answer.
 pub(crate) async fn place_in(
     tx: &mut Transaction<'static, Any>,
     claim: Option<&IdempotencyClaim>,
     new: &NewOrder,
-    render: &(dyn Fn(&Order) -> String + Sync),
 ) -> StoreResult<Placed> {
     if let Some(claim) = claim
         && let Some(replay) = idempotency::claim(tx, claim).await?
@@ -470,7 +469,8 @@ pub(crate) async fn place_in(
     .await?;
     let order = order_in(tx, id).await?;
     if let Some(claim) = claim {
-        idempotency::record(tx, claim, 201, &render(&order)).await?;
+        let body = serde_json::to_string(&order).map_err(bad)?;
+        idempotency::record(tx, claim, 201, &body).await?;
     }
     Ok(Placed::New(Box::new(order)))
 }
@@ -572,17 +572,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Places an order (see [`place_in`]) in its own transaction.
+    /// Places an order (see [`place_in`]) in a durable write, committed with others waiting.
     pub async fn place_order(
         &self,
-        claim: Option<&IdempotencyClaim>,
-        new: &NewOrder,
-        render: &(dyn Fn(&Order) -> String + Sync),
+        claim: Option<IdempotencyClaim>,
+        new: NewOrder,
     ) -> StoreResult<Placed> {
-        let mut tx = self.begin_write().await?;
-        let placed = place_in(&mut tx, claim, new, render).await?;
-        tx.commit().await?;
-        Ok(placed)
+        self.write(move |tx| Box::pin(async move { place_in(tx, claim.as_ref(), &new).await }))
+            .await
     }
 
     pub async fn order(&self, id: Uuid) -> StoreResult<Order> {
@@ -639,6 +636,30 @@ impl Store {
             expired += 1;
         }
         Ok(expired)
+    }
+
+    /// Units held by orders that still hold stock, and units left in stock (products sold by
+    /// product-level stock): what a load test reconciles against the stock it started with.
+    pub async fn stock_ledger(&self) -> StoreResult<(i64, i64)> {
+        let (held,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.status NOT IN ('cancelled', 'expired') AND l.variant_sku = '' AND l.departure_date = ''",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let (left,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(stock), 0) FROM products")
+            .fetch_one(self.pool())
+            .await?;
+        Ok((held, left))
+    }
+
+    /// How many orders are in each state.
+    pub async fn orders_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     /// The used amount of a person's year (for quotes: what the yearly limit has left).

@@ -87,6 +87,14 @@ fn render(order: &pavilion_store::checkout::orders::Order) -> String {
     serde_json::to_string(order).unwrap()
 }
 
+async fn place(
+    store: &Store,
+    claim: Option<&IdempotencyClaim>,
+    order: NewOrder,
+) -> Result<Placed, StoreError> {
+    store.place_order(claim.cloned(), order).await
+}
+
 async fn stock_of(store: &Store, product: Uuid) -> u32 {
     store.product(product).await.unwrap().draft.stock.unwrap()
 }
@@ -98,7 +106,7 @@ on_both_backends! {
         let tasks: Vec<_> = (0..64)
             .map(|_| {
                 let store = fx.store.clone();
-                tokio::spawn(async move { store.place_order(None, &order_for(product, seller, 1, None), &render).await })
+                tokio::spawn(async move { place(&store, None, order_for(product, seller, 1, None)).await })
             })
             .collect();
         let (mut sold, mut refused) = (0, 0);
@@ -127,13 +135,13 @@ on_both_backends! {
             amount_minor: amount,
             limit_minor: 2_600_000,
         };
-        let first = fx.store.place_order(None, &order_for(product, seller, 1, Some(charge(2_000_000))), &render).await.unwrap();
+        let first = place(&fx.store, None, order_for(product, seller, 1, Some(charge(2_000_000)))).await.unwrap();
         let Placed::New(first) = first else { panic!() };
         let tasks: Vec<_> = (0..2)
             .map(|_| {
                 let store = fx.store.clone();
                 let order = order_for(product, seller, 1, Some(charge(400_000)));
-                tokio::spawn(async move { store.place_order(None, &order, &render).await })
+                tokio::spawn(async move { place(&store, None, order).await })
             })
             .collect();
         let mut ok = 0;
@@ -166,7 +174,7 @@ on_both_backends! {
             .map(|_| {
                 let store = fx.store.clone();
                 let claim = claim.clone();
-                tokio::spawn(async move { store.place_order(Some(&claim), &order_for(product, seller, 1, None), &render).await })
+                tokio::spawn(async move { place(&store, Some(&claim), order_for(product, seller, 1, None)).await })
             })
             .collect();
         let (mut new, mut replays, mut bodies) = (0, 0, Vec::new());
@@ -180,7 +188,7 @@ on_both_backends! {
         assert!(bodies.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(stock_of(&fx.store, product).await, 4);
         let other = IdempotencyClaim { request_hash: "h-2".into(), ..claim };
-        let err = fx.store.place_order(Some(&other), &order_for(product, seller, 1, None), &render).await.unwrap_err();
+        let err = place(&fx.store, Some(&other), order_for(product, seller, 1, None)).await.unwrap_err();
         assert!(matches!(err, StoreError::IdempotencyMismatch));
     }
 
@@ -189,7 +197,7 @@ on_both_backends! {
         let (product, seller) = product_with_stock(&fx.store, 3).await;
         let mut order = order_for(product, seller, 2, None);
         order.expires_at = Timestamp::now();
-        let Placed::New(placed) = fx.store.place_order(None, &order, &render).await.unwrap() else { panic!() };
+        let Placed::New(placed) = place(&fx.store, None, order).await.unwrap() else { panic!() };
         assert_eq!(stock_of(&fx.store, product).await, 1);
         let later = Timestamp::now().checked_add(time::Duration::seconds(1)).unwrap();
         assert_eq!(fx.store.expire_orders(later, 100).await.unwrap(), 1);
