@@ -18,6 +18,7 @@ pub mod products;
 pub mod programmes;
 pub mod quotes;
 pub mod search;
+pub mod shipments;
 pub mod tokens;
 pub mod training;
 pub mod users;
@@ -160,6 +161,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::place_order, orders::my_orders))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
+        .merge(shipments::router())
         .routes(routes!(quotes::create_quote))
         .routes(routes!(quotes::get_quote))
 }

@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pavilion_domain::accounts::Role;
-use pavilion_domain::checkout::NationalId;
+use pavilion_domain::checkout::{NationalId, OrderStatus};
 use pavilion_domain::landed_cost::Quote;
 use pavilion_domain::text::{Email, Name};
 use pavilion_domain::{Country, Money};
@@ -537,6 +537,11 @@ pub async fn cancel_order(
             ));
         }
     }
+    // A shipped or closed order: the 409 names its state.
+    order
+        .status
+        .transition(OrderStatus::Cancelled)
+        .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
     if order.captured.is_positive() {
         return Err(ApiError::new(
             ProblemKind::Conflict,

@@ -15,4 +15,5 @@ mod product_images;
 mod products;
 mod programmes;
 mod quotes;
+mod shipments;
 mod tokens;

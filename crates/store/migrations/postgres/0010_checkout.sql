@@ -149,22 +149,26 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_order ON refunds (order_id);
 
+-- Each seller ships their own lines of an order, in one shipment.
 CREATE TABLE shipments (
-    id          TEXT PRIMARY KEY,
-    order_id    TEXT NOT NULL REFERENCES orders (id),
-    carrier     TEXT NOT NULL,
-    waybill     TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('in_transit', 'delivered')),
-    created_at  TEXT NOT NULL,
-    UNIQUE (carrier, waybill)
+    id            TEXT PRIMARY KEY,
+    order_id      TEXT NOT NULL REFERENCES orders (id),
+    seller_id     TEXT NOT NULL REFERENCES organisations (id),
+    carrier       TEXT NOT NULL,
+    waybill       TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('in_transit', 'delivered')),
+    created_by    TEXT,
+    created_at    TEXT NOT NULL,
+    delivered_at  TEXT,
+    UNIQUE (carrier, waybill),
+    UNIQUE (order_id, seller_id)
 );
-CREATE INDEX shipments_order ON shipments (order_id);
 
 CREATE TABLE tracking_events (
     id           TEXT PRIMARY KEY,
     shipment_id  TEXT NOT NULL REFERENCES shipments (id),
     at           TEXT NOT NULL,
-    status       TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('in_transit', 'out_for_delivery', 'delivered', 'exception')),
     location     TEXT NOT NULL,
     note         TEXT NOT NULL
 );

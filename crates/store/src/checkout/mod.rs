@@ -5,3 +5,4 @@ pub mod carts;
 pub mod idempotency;
 pub mod orders;
 mod secrets;
+pub mod shipments;

@@ -11,7 +11,7 @@ use pavilion_store::testing::StoreFixture;
 use pavilion_store::{Store, StoreError, Timestamp, on_both_backends};
 use uuid::Uuid;
 
-async fn product_with_stock(store: &Store, stock: u32) -> (Uuid, Uuid) {
+pub async fn product_with_stock(store: &Store, stock: u32) -> (Uuid, Uuid) {
     let ctx = AuditContext::default();
     let seller = store
         .create_organisation(
@@ -47,7 +47,12 @@ async fn product_with_stock(store: &Store, stock: u32) -> (Uuid, Uuid) {
     (product.id, seller.id)
 }
 
-fn order_for(product: Uuid, seller: Uuid, quantity: u32, person: Option<PersonCharge>) -> NewOrder {
+pub fn order_for(
+    product: Uuid,
+    seller: Uuid,
+    quantity: u32,
+    person: Option<PersonCharge>,
+) -> NewOrder {
     NewOrder {
         id: Uuid::now_v7(),
         cart_id: None,
@@ -83,7 +88,7 @@ fn order_for(product: Uuid, seller: Uuid, quantity: u32, person: Option<PersonCh
     }
 }
 
-fn render(order: &pavilion_store::checkout::orders::Order) -> String {
+pub fn render(order: &pavilion_store::checkout::orders::Order) -> String {
     serde_json::to_string(order).unwrap()
 }
 

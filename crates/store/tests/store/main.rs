@@ -5,3 +5,4 @@ mod checkout;
 mod fx;
 mod quotes;
 mod sessions;
+mod shipments;
