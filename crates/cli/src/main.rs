@@ -1,6 +1,7 @@
 //! The `pavilion` command.
 
 mod bench;
+mod catalogue_io;
 mod demo;
 mod fx;
 mod quote;
@@ -34,12 +35,18 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate(ConfigArgs),
     /// Seed a demo platform into its own data directory and serve it.
-    Demo(ServeArgs),
+    Demo(DemoArgs),
     /// Create a platform administrator; the password is read from PAVILION_ADMIN_PASSWORD or stdin.
     CreateAdmin(CreateAdminArgs),
     /// Exchange rates.
     #[command(subcommand)]
     Fx(FxCommand),
+    /// Bulk import from CSV (validated first; all or nothing).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Bulk export as CSV.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Quote the landed cost of an order given as JSON (a file, or - for standard input).
     Quote {
         #[command(flatten)]
@@ -79,6 +86,29 @@ enum RulesCommand {
 }
 
 #[derive(Subcommand)]
+enum ImportCommand {
+    /// Import products from a CSV file (see docs/catalogue-import.md); every bad row is listed
+    /// as FILE:LINE: field: message and nothing is written.
+    Products {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        import: catalogue_io::ImportArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Export products as CSV, in the format `import products` reads.
+    Products {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        export: catalogue_io::ExportArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum FxCommand {
     /// Import rates from a CSV file (all or nothing; bad lines are listed with their numbers).
     Import {
@@ -106,6 +136,15 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080.
     #[arg(long)]
     listen: Option<SocketAddr>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Also add this many generated products (for load tests), through the bulk import.
+    #[arg(long, value_name = "N")]
+    products: Option<u64>,
 }
 
 #[derive(Args)]
@@ -179,7 +218,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(args.load()?).await,
-        Command::Demo(mut args) => {
+        Command::Demo(DemoArgs {
+            serve: mut args,
+            products,
+        }) => {
             if args.config.data_dir.is_none() {
                 args.config.data_dir = Some(PathBuf::from("pavilion-demo"));
             }
@@ -188,6 +230,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating")?;
             demo::seed(&store).await.context("seeding the demo")?;
+            if let Some(n) = products {
+                demo::add_generated_products(&store, n)
+                    .await
+                    .context("adding generated products")?;
+            }
             demo::print_welcome(config.listen);
             let server = Server::with_store(config, store).await?;
             server.run(shutdown_signal()).await.context("serving")
@@ -211,6 +258,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Import { config, import }) => {
             let store = open_migrated(&config.load()?).await?;
             quote::import_rules(&store, &import).await
+        }
+        Command::Import(ImportCommand::Products { config, import }) => {
+            let store = open_migrated(&config.load()?).await?;
+            catalogue_io::import(&store, &import).await
+        }
+        Command::Export(ExportCommand::Products { config, export }) => {
+            let store = open_migrated(&config.load()?).await?;
+            catalogue_io::export(&store, &export).await
         }
         Command::Fx(FxCommand::Import { config, import }) => {
             let config = config.load()?;

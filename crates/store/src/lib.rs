@@ -11,6 +11,7 @@ pub mod audit;
 mod backend;
 pub mod batch;
 pub mod catalogue;
+pub mod catalogue_import;
 pub mod categories;
 pub mod checkout;
 mod error;

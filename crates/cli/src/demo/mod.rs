@@ -2,6 +2,7 @@
 //! newcomer signs in and finds a living platform. Later features add their data here.
 
 mod catalogue;
+mod generated;
 mod programmes;
 
 use anyhow::anyhow;
@@ -161,6 +162,11 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     store.upsert_access_rules(&ctx, &access).await?;
     tracing::info!("demo data seeded");
     Ok(())
+}
+
+/// Adds `n` generated products for load tests (see `generated`).
+pub async fn add_generated_products(store: &Store, n: u64) -> anyhow::Result<()> {
+    generated::add(store, n).await
 }
 
 pub fn print_welcome(listen: SocketAddr) {

@@ -2,6 +2,7 @@
 //! several languages, priced for consumers and for businesses, and checked before it is stored.
 
 pub mod category;
+pub mod csv;
 mod draft;
 pub mod image;
 mod locale;

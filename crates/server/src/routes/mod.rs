@@ -14,6 +14,7 @@ pub mod orders;
 pub mod organisations;
 pub mod pavilions;
 pub mod product_images;
+pub mod product_import;
 pub mod products;
 pub mod programmes;
 pub mod quotes;
@@ -132,6 +133,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             categories::create_category,
             categories::list_categories
         ))
+        .routes(routes!(product_import::import_products))
+        .routes(routes!(product_import::export_products))
         .routes(routes!(products::create_product))
         .routes(routes!(
             products::get_product,

@@ -12,6 +12,7 @@ mod market_access;
 mod operations;
 mod organisations;
 mod product_images;
+mod product_import;
 mod products;
 mod programmes;
 mod quotes;

@@ -1,6 +1,7 @@
 //! Storage tests, each run on SQLite and PostgreSQL.
 
 mod accounts;
+mod catalogue_import;
 mod checkout;
 mod fx;
 mod quotes;

@@ -1,0 +1,158 @@
+//! `pavilion import products` and `pavilion export products`: the catalogue as CSV, all or
+//! nothing on the way in, streamed page by page on the way out.
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use pavilion_domain::catalogue::csv::{ProductCsvWriter, parse_products_csv};
+use pavilion_domain::fx::FileErrors;
+use pavilion_store::Store;
+use pavilion_store::audit::AuditContext;
+use pavilion_store::catalogue_import::ImportError;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+use uuid::Uuid;
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The product file (CSV, see docs/catalogue-import.md), or - for standard input.
+    pub file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Only this seller organisation's products.
+    #[arg(long)]
+    pub seller: Option<Uuid>,
+    /// Where to write the CSV; - (the default) for standard output.
+    #[arg(default_value = "-")]
+    pub file: PathBuf,
+}
+
+fn is_stdio(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A progress bar on an interactive terminal; nothing in CI or when stderr is redirected.
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    if std::env::var_os("CI").is_some() || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Prints every bad row as `FILE:LINE: field: message` and fails.
+fn refuse(label: &str, errors: &FileErrors) -> anyhow::Error {
+    let mut stderr = std::io::stderr().lock();
+    for e in &errors.0 {
+        let _ = writeln!(stderr, "{label}:{}: {}: {}", e.line, e.field, e.message);
+    }
+    let rows = errors
+        .0
+        .iter()
+        .map(|e| e.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    anyhow::anyhow!(
+        "{label}: {rows} bad row(s), {} problem(s); nothing imported",
+        errors.0.len()
+    )
+}
+
+/// Reads and checks the whole file first (every bad row is listed), then writes it in one
+/// transaction.
+pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (label, text) = if is_stdio(&args.file) {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the products from standard input")?;
+        ("<stdin>".to_owned(), text)
+    } else {
+        let text = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?;
+        (args.file.display().to_string(), text)
+    };
+    let spinner = progress_bar(0, "{spinner} checking {msg} {elapsed}");
+    spinner.set_message(label.clone());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let today = time::OffsetDateTime::now_utc().date();
+    let parsed = parse_products_csv(&text, today, None);
+    spinner.finish_and_clear();
+    drop(text);
+    let rows = parsed.map_err(|errors| refuse(&label, &errors))?;
+    let checked = started.elapsed();
+
+    let count = rows.len();
+    let bar = progress_bar(
+        count as u64,
+        "{bar:40} {pos}/{len} products {per_sec} {elapsed}",
+    );
+    let ctx = AuditContext {
+        actor_user_id: None,
+        request_id: Some("pavilion import products".into()),
+    };
+    let writing = Instant::now();
+    let summary = store
+        .import_products(&ctx, rows, |n| bar.inc(n as u64))
+        .await;
+    bar.finish_and_clear();
+    let summary = match summary {
+        Ok(s) => s,
+        Err(ImportError::Rows(errors)) => return Err(refuse(&label, &errors)),
+        Err(ImportError::Store(e)) => return Err(e).context("nothing imported"),
+    };
+    let written = writing.elapsed();
+    let rate = |d: std::time::Duration| count as f64 / d.as_secs_f64().max(1e-9);
+    println!(
+        "imported {} products from {label}: read and checked in {:.2} s, written in {:.2} s \
+         ({:.0} products/s written, {:.0} products/s overall)",
+        summary.imported,
+        checked.as_secs_f64(),
+        written.as_secs_f64(),
+        rate(written),
+        rate(started.elapsed()),
+    );
+    Ok(())
+}
+
+const EXPORT_PAGE: u32 = 1000;
+
+/// Writes the catalogue (or one seller's part of it) a page at a time; archived products are
+/// left out, since importing them would put them back on sale.
+pub async fn export(store: &Store, args: &ExportArgs) -> anyhow::Result<()> {
+    let out: Box<dyn Write> = if is_stdio(&args.file) {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(&args.file)
+                .with_context(|| format!("creating {}", args.file.display()))?,
+        )
+    };
+    let mut writer = ProductCsvWriter::new(std::io::BufWriter::with_capacity(1 << 20, out))?;
+    let mut after = None;
+    let mut count = 0u64;
+    loop {
+        let page = match args.seller {
+            Some(seller) => store.products_of(seller, after, EXPORT_PAGE).await?,
+            None => store.products_page(after, EXPORT_PAGE).await?,
+        };
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for p in page.iter().filter(|p| !p.archived) {
+            writer.write(p.seller_id, &p.draft)?;
+            count += 1;
+        }
+    }
+    writer.finish()?.flush()?;
+    if !is_stdio(&args.file) {
+        println!("exported {count} products to {}", args.file.display());
+    }
+    Ok(())
+}
