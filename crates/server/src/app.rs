@@ -179,6 +179,7 @@ impl Server {
                 }
             }
         });
+        let payments = crate::payments::spawn_background(self.state.clone(), self.local_addr());
         let (stopping_tx, mut stopping_rx) = watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -206,6 +207,7 @@ impl Server {
         rules_refresher.abort();
         indexer.abort();
         expirer.abort();
+        payments.iter().for_each(|task| task.abort());
         self.state.store.close().await;
         result
     }

@@ -35,7 +35,44 @@ pub struct Config {
     pub quote_ttl_minutes: i64,
     /// An order not paid within this many minutes expires and its stock goes back.
     pub unpaid_order_minutes: i64,
+    /// The sandbox payment provider (it moves no money; see `SandboxConfig`).
+    pub sandbox: SandboxConfig,
     pub log: LogFormat,
+}
+
+/// The sandbox payment provider: a stand-in that really runs (its own books, its own signed
+/// webhooks back into the server) so that payment flows can be exercised end to end. It talks to
+/// no payment network and moves no money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Whether checkout offers the sandbox provider.
+    pub enabled: bool,
+    /// Added to every sandbox operation, in milliseconds.
+    pub delay_ms: u64,
+    /// How long an authorisation with the `sandbox_card_slow` test method takes.
+    pub slow_card_delay_ms: u64,
+    /// Share of sandbox operations that fail, 0 to 100: authorisations are declined, captures
+    /// and refunds fail as if the provider were down.
+    pub fail_rate_percent: u8,
+    /// How long after an operation its webhook is first due.
+    pub webhook_delay_ms: u64,
+    /// Where the sandbox posts its webhooks; unset means this server's own endpoint
+    /// (`/api/v1/payments/webhooks/sandbox` on the address it listens on).
+    pub webhook_url: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            delay_ms: 0,
+            slow_card_delay_ms: 1500,
+            fail_rate_percent: 0,
+            webhook_delay_ms: 0,
+            webhook_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +105,7 @@ impl Default for Config {
             shutdown_grace_seconds: 30,
             quote_ttl_minutes: 30,
             unpaid_order_minutes: 30,
+            sandbox: SandboxConfig::default(),
             log: LogFormat::Text,
         }
     }

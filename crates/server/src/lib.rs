@@ -10,6 +10,7 @@ mod extract;
 pub mod json;
 pub mod observability;
 mod pagination;
+pub mod payments;
 pub mod problem;
 pub mod routes;
 pub mod rules;

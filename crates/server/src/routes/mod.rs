@@ -13,6 +13,7 @@ pub mod membership;
 pub mod orders;
 pub mod organisations;
 pub mod pavilions;
+pub mod payments;
 pub mod product_images;
 pub mod product_import;
 pub mod products;
@@ -165,6 +166,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
         .merge(shipments::router())
+        .merge(payments::router())
         .routes(routes!(quotes::create_quote))
         .routes(routes!(quotes::get_quote))
 }

@@ -512,7 +512,8 @@ pub struct CancelRequest {
 /// Cancel an order before it ships: its stock, seats and yearly allowance go back.
 #[utoipa::path(post, path = "/orders/{id}/cancel", tag = "checkout", params(("id" = Uuid, Path)),
     request_body = CancelRequest,
-    description = "Permission: the buyer (before shipment), sellers of all its goods and administrators.",
+    description = "Permission: the buyer (before shipment), sellers of all its goods and administrators. \
+        A paid order is first refunded in full through its payment provider; an authorised payment is voided.",
     security(("session" = []), ("bearer" = []), ("order_token" = [])),
     responses((status = 200, body = OrderView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "The order has shipped or is already closed; the detail names its state", body = Problem),
@@ -542,17 +543,22 @@ pub async fn cancel_order(
         .status
         .transition(OrderStatus::Cancelled)
         .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
-    if order.captured.is_positive() {
-        return Err(ApiError::new(
-            ProblemKind::Conflict,
-            "the order is paid: refund it (POST /orders/{id}/refunds) instead",
-        ));
-    }
     let actor = caller.as_ref().map(|c| c.user_id().to_string());
+    if order.captured.is_positive() {
+        // Paid and not shipped: everything is refunded through the provider, then cancelled.
+        let cancelled =
+            crate::routes::payments::refund_and_cancel(&state, id, reason, actor.as_deref())
+                .await?;
+        return Ok(axum::Json(OrderView {
+            order: cancelled,
+            order_token: None,
+        }));
+    }
     let cancelled = state
         .store
         .cancel_order(id, reason, actor.as_deref())
         .await?;
+    crate::routes::payments::void_authorisations(&state, id).await;
     Ok(axum::Json(OrderView {
         order: cancelled,
         order_token: None,

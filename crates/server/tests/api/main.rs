@@ -11,6 +11,7 @@ mod fx;
 mod market_access;
 mod operations;
 mod organisations;
+mod payments;
 mod product_images;
 mod product_import;
 mod products;

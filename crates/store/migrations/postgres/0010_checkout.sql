@@ -143,11 +143,27 @@ CREATE TABLE refunds (
     line_no       BIGINT NOT NULL,
     amount_minor  BIGINT NOT NULL CHECK (amount_minor > 0),
     reason        TEXT NOT NULL,
-    provider_ref  TEXT NOT NULL,
+    -- The provider's reference for the refund, once the provider has taken it (`sent_at`). A
+    -- refund is recorded here first (the CHECKs above guard the amounts), then sent; one not yet
+    -- sent is retried in the background.
+    provider_ref  TEXT,
+    sent_at       TEXT,
     created_by    TEXT,
     created_at    TEXT NOT NULL
 );
 CREATE INDEX refunds_order ON refunds (order_id);
+CREATE INDEX refunds_unsent ON refunds (sent_at, created_at);
+
+-- Webhook events a provider sent and the platform applied, each once.
+CREATE TABLE payment_events (
+    provider     TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    payment_id   TEXT NOT NULL REFERENCES payments (id),
+    kind         TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX payment_events_payment ON payment_events (payment_id);
 
 -- Each seller ships their own lines of an order, in one shipment.
 CREATE TABLE shipments (
@@ -178,7 +194,11 @@ CREATE INDEX tracking_events_shipment ON tracking_events (shipment_id, at);
 -- webhooks it owes the platform.
 CREATE TABLE sandbox_payments (
     id             TEXT PRIMARY KEY,
+    -- The platform's reference for the request that made it: the same request twice makes one.
+    request_ref    TEXT NOT NULL UNIQUE,
     merchant_ref   TEXT NOT NULL,
+    method         TEXT NOT NULL,
+    decline_reason TEXT,
     amount_minor   BIGINT NOT NULL,
     currency       TEXT NOT NULL,
     status         TEXT NOT NULL,
@@ -198,6 +218,14 @@ CREATE TABLE sandbox_webhooks (
     delivered_at  TEXT
 );
 CREATE INDEX sandbox_webhooks_due ON sandbox_webhooks (delivered_at, due_at);
+
+CREATE TABLE sandbox_refunds (
+    id            TEXT PRIMARY KEY,
+    payment_id    TEXT NOT NULL REFERENCES sandbox_payments (id),
+    request_ref   TEXT NOT NULL UNIQUE,
+    amount_minor  BIGINT NOT NULL CHECK (amount_minor > 0),
+    created_at    TEXT NOT NULL
+);
 
 -- Secrets the platform makes for itself once and every process shares: keys for order tokens,
 -- for the keyed hash of national IDs and for signing the sandbox's webhooks.

@@ -4,5 +4,6 @@
 pub mod carts;
 pub mod idempotency;
 pub mod orders;
+pub mod payments;
 mod secrets;
 pub mod shipments;

@@ -476,7 +476,7 @@ pub(crate) async fn place_in(
 }
 
 /// Gives back what an order holds: its stock and seats, and its count against the person's limit.
-async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -> StoreResult<()> {
+pub(crate) async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -> StoreResult<()> {
     for (i, l) in order.lines.iter().enumerate() {
         move_stock(
             tx,

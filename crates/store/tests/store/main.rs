@@ -4,6 +4,7 @@ mod accounts;
 mod catalogue_import;
 mod checkout;
 mod fx;
+mod payments;
 mod quotes;
 mod sessions;
 mod shipments;
