@@ -43,6 +43,9 @@ pub struct CheckoutBenchArgs {
     /// Where the embedded database goes (default: a fresh temporary directory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Stop each checkout at the order (no payment): to measure the steps before it alone.
+    #[arg(long)]
+    without_payment: bool,
 }
 
 /// A valid Resident Identity Card number for buyer `n`: every order is a different person, so
@@ -136,7 +139,7 @@ impl Client {
     }
 
     /// One guest's whole checkout.
-    async fn checkout(&self, product: Uuid, buyer: u64) -> anyhow::Result<()> {
+    async fn checkout(&self, product: Uuid, buyer: u64, pay: bool) -> anyhow::Result<()> {
         let b = &self.base;
         let cart = self
             .send(
@@ -177,6 +180,9 @@ impl Client {
             order["id"].as_str().unwrap_or_default().to_owned(),
             order["order_token"].as_str().unwrap_or_default().to_owned(),
         );
+        if !pay {
+            return Ok(());
+        }
         let payment = self
             .send(
                 self.http
@@ -245,6 +251,7 @@ pub async fn run(args: CheckoutBenchArgs) -> anyhow::Result<()> {
     let buyers = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(args.clients);
     let started = Instant::now();
+    let pay = !args.without_payment;
     for c in 0..args.clients {
         let (done, buyers, products) = (done.clone(), buyers.clone(), products.clone());
         let client = Client {
@@ -261,7 +268,7 @@ pub async fn run(args: CheckoutBenchArgs) -> anyhow::Result<()> {
                 let product = products[n % products.len()];
                 n = n.wrapping_mul(2_654_435_761).wrapping_add(1);
                 let t = Instant::now();
-                match client.checkout(product, buyer).await {
+                match client.checkout(product, buyer, pay).await {
                     Ok(()) => latencies.push(t.elapsed()),
                     Err(e) => errors.push(e.to_string()),
                 }
