@@ -227,6 +227,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             let config = args.load()?;
             observability::init_tracing(config.log);
+            let stop = shutdown_signal();
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating")?;
             demo::seed(&store).await.context("seeding the demo")?;
@@ -237,7 +238,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             demo::print_welcome(config.listen);
             let server = Server::with_store(config, store).await?;
-            server.run(shutdown_signal()).await.context("serving")
+            server.run(stop).await.context("serving")
         }
         Command::CreateAdmin(args) => create_admin(args).await,
         Command::Reindex(args) => {
@@ -284,9 +285,10 @@ async fn open_migrated(config: &Config) -> anyhow::Result<pavilion_store::Store>
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     observability::init_tracing(config.log);
+    let stop = shutdown_signal();
     let server = Server::build(config).await?;
     tracing::info!(addr = %server.local_addr(), "pavilion is ready");
-    server.run(shutdown_signal()).await.context("serving")
+    server.run(stop).await.context("serving")
 }
 
 async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {

@@ -15,7 +15,9 @@ use pavilion_domain::Country;
 use pavilion_domain::catalogue::{Locale, ProductKind};
 use pavilion_domain::market_access::{AccessRule, decide};
 use pavilion_domain::programmes::Channel as PavilionChannel;
-use pavilion_search::{Channel, IndexOptions, Localized, ProductDocument, SearchIndex};
+use pavilion_search::{
+    Channel, IndexOptions, Localized, ProductDocument, SearchIndex, SearchRequest, SearchResults,
+};
 use pavilion_store::catalogue::{PRODUCTS_IMPORTED, Product};
 use pavilion_store::categories::CategoryTree;
 use pavilion_store::events::SELLER_LISTING_CHANGED;
@@ -198,6 +200,20 @@ async fn blocking<T: Send + 'static>(
         .map_err(Into::into)
 }
 
+/// Answers of recent searches, so that a popular query or pavilion page is counted once, not for
+/// every buyer: an answer is reused while the index is at the same outbox position, for a few
+/// seconds at most (a commit's new documents may become visible to searches a moment after it).
+#[derive(Default)]
+struct SearchCache {
+    answers: std::sync::Mutex<HashMap<String, CachedAnswer>>,
+}
+
+/// When it was found, at which outbox position of the index, and the answer.
+type CachedAnswer = (std::time::Instant, Option<u64>, Arc<SearchResults>);
+
+const SEARCH_CACHE_ENTRIES: usize = 4096;
+const SEARCH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// This process's index and the outbox entries it has applied recently.
 ///
 /// The index is opened on first need (a search, or a product to index): loading the Chinese
@@ -208,6 +224,7 @@ pub struct Indexer {
     /// Sequence numbers applied within the look-back window, so a late-committed entry is
     /// noticed without re-applying the whole window on every pass.
     seen: std::sync::Mutex<BTreeSet<i64>>,
+    cache: SearchCache,
 }
 
 /// A server mostly indexes a few products at a time, but also follows bulk imports: two
@@ -274,7 +291,40 @@ impl Indexer {
             dir,
             index: tokio::sync::OnceCell::new(),
             seen: std::sync::Mutex::default(),
+            cache: SearchCache::default(),
         }
+    }
+
+    /// Runs a search, or reuses the answer to the same search made moments ago on the same
+    /// index (see [`SearchCache`]).
+    pub async fn search(
+        &self,
+        request: SearchRequest,
+    ) -> Result<Arc<SearchResults>, pavilion_search::Error> {
+        let index = self
+            .index()
+            .await
+            .map_err(|e| pavilion_search::Error::Source(e.to_string().into()))?;
+        let key = serde_json::to_string(&request).unwrap_or_default();
+        let position = index.last_applied();
+        if let Ok(answers) = self.cache.answers.lock()
+            && let Some((at, at_position, answer)) = answers.get(&key)
+            && *at_position == position
+            && at.elapsed() < SEARCH_CACHE_TTL
+        {
+            return Ok(answer.clone());
+        }
+        let answer = tokio::task::spawn_blocking(move || index.search(&request))
+            .await
+            .map_err(|e| pavilion_search::Error::Source(e.to_string().into()))??;
+        let answer = Arc::new(answer);
+        if let Ok(mut answers) = self.cache.answers.lock() {
+            if answers.len() >= SEARCH_CACHE_ENTRIES {
+                answers.clear();
+            }
+            answers.insert(key, (std::time::Instant::now(), position, answer.clone()));
+        }
+        Ok(answer)
     }
 
     /// The index, opening it on first use.

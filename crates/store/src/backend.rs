@@ -64,10 +64,10 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite only: connections that commit without waiting for the disk (synchronous=NORMAL
-    /// in WAL mode: safe against a crash of the process, not of the machine). Used for records
-    /// that may be lost without harm, such as quotes, which are simply asked for again.
-    ephemeral: Option<AnyPool>,
+    /// SQLite only: the one connection that writes. SQLite lets one writer in at a time; queueing
+    /// writers here (fairly, without sleeping) beats letting them collide on the database's lock,
+    /// whose busy handler backs off in sleeps of up to 100 ms.
+    writer: Option<AnyPool>,
     backend: Backend,
     /// SQLite only: the group-commit writer, started on first use (see `batch`).
     batch: std::sync::Arc<std::sync::OnceLock<crate::batch::BatchWriter>>,
@@ -88,13 +88,13 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let url = sqlite_create_if_missing(url);
         let pool = pool_with(backend, &url, options.max_connections, options, "FULL").await?;
-        let ephemeral = match backend {
-            Backend::Sqlite => Some(pool_with(backend, &url, 1, options, "NORMAL").await?),
+        let writer = match backend {
+            Backend::Sqlite => Some(pool_with(backend, &url, 1, options, "FULL").await?),
             Backend::Postgres => None,
         };
         Ok(Self {
             pool,
-            ephemeral,
+            writer,
             backend,
             batch: std::sync::Arc::default(),
         })
@@ -107,7 +107,7 @@ impl Store {
             self.batch.get_or_init(|| {
                 crate::batch::BatchWriter::spawn(Store {
                     pool: self.pool.clone(),
-                    ephemeral: self.ephemeral.clone(),
+                    writer: self.writer.clone(),
                     backend: self.backend,
                     batch: std::sync::Arc::default(),
                 })
@@ -141,34 +141,31 @@ impl Store {
     /// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction
     /// that reads and then writes can fail at once with SQLITE_BUSY instead of waiting.
     pub async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        Ok(match (&self.writer, self.backend) {
+            (Some(writer), _) => writer.begin_with("BEGIN IMMEDIATE").await?,
+            (None, Backend::Sqlite) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            (None, Backend::Postgres) => self.pool.begin().await?,
         })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
-        if let Some(ephemeral) = &self.ephemeral {
-            ephemeral.close().await;
+        if let Some(writer) = &self.writer {
+            writer.close().await;
         }
     }
 
-    /// Starts a transaction for records whose loss in a machine crash is harmless (see
-    /// `ephemeral`); on PostgreSQL the commit does not wait for the WAL flush.
+    /// Starts a transaction for records whose loss in a machine crash is harmless (quotes, which
+    /// are simply asked for again): on PostgreSQL the commit does not wait for the WAL flush; on
+    /// SQLite it goes through the one writer like every write (its callers batch their records).
     pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Transaction<'static, Any>> {
-        match (&self.ephemeral, self.backend) {
-            (Some(pool), _) => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
-            (None, _) => {
-                let mut tx = self.pool.begin().await?;
-                if self.backend == Backend::Postgres {
-                    sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Ok(tx)
-            }
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await?;
         }
+        Ok(tx)
     }
 }
 

@@ -59,9 +59,17 @@ impl QuoteWriter {
             let mut batch = Vec::with_capacity(Self::MAX_BATCH);
             while waiting.recv_many(&mut batch, Self::MAX_BATCH).await > 0 {
                 let (quotes, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let outcome = store.save_quotes(&quotes).await.map_err(|e| e.to_string());
-                for (quote, reply) in quotes.into_iter().zip(replies) {
-                    let _ = reply.send(outcome.clone().map(|()| quote));
+                match store.save_quotes(quotes).await {
+                    Ok(saved) => {
+                        for (quote, reply) in saved.into_iter().zip(replies) {
+                            let _ = reply.send(Ok(quote));
+                        }
+                    }
+                    Err(e) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
                 }
             }
         });
@@ -102,49 +110,27 @@ impl Store {
         output: String,
     ) -> StoreResult<StoredQuote> {
         let quote = StoredQuote::new(created_by, expires_at, input, output);
-        self.save_quotes(std::slice::from_ref(&quote)).await?;
-        Ok(quote)
+        let mut saved = self.save_quotes(vec![quote]).await?;
+        saved
+            .pop()
+            .ok_or_else(|| StoreError::Unavailable("the quote vanished".into()))
     }
 
-    /// Stores quotes in one transaction. A quote lost in a machine crash is asked for again;
-    /// nothing is charged from a quote alone, so these commits do not wait for the disk.
-    pub async fn save_quotes(&self, quotes: &[StoredQuote]) -> StoreResult<()> {
-        const COLUMNS: usize = 6;
-        const ROWS_PER_STATEMENT: usize = 64;
-        let mut tx = self.begin_ephemeral().await?;
-        for chunk in quotes.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let p = i * COLUMNS;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6
-                ));
-            }
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for q in chunk {
-                query = query
-                    .bind(q.id.to_string())
-                    .bind(q.created_at.to_stored())
-                    .bind(q.expires_at.to_stored())
-                    .bind(q.created_by.map(|u| u.to_string()))
-                    .bind(q.input.as_str())
-                    .bind(q.output.as_str());
-            }
-            query.execute(&mut *tx).await?;
+    /// Stores quotes in one transaction and hands them back. On SQLite they join the group
+    /// commit of every other write (one fsync shared by all waiting); on PostgreSQL the commit
+    /// does not wait for the WAL flush — a quote lost in a machine crash is simply asked for again.
+    pub async fn save_quotes(&self, quotes: Vec<StoredQuote>) -> StoreResult<Vec<StoredQuote>> {
+        if self.backend() == crate::Backend::Sqlite {
+            return self
+                .write(move |tx| {
+                    Box::pin(async move { insert_quotes(tx, &quotes).await.map(|()| quotes) })
+                })
+                .await;
         }
+        let mut tx = self.begin_ephemeral().await?;
+        insert_quotes(&mut tx, &quotes).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(quotes)
     }
 
     pub async fn quote(&self, id: Uuid) -> StoreResult<StoredQuote> {
@@ -241,4 +227,44 @@ impl Store {
             .await?;
         Ok(v)
     }
+}
+
+async fn insert_quotes(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    quotes: &[StoredQuote],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 6;
+    const ROWS_PER_STATEMENT: usize = 64;
+    for chunk in quotes.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * COLUMNS;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6
+            ));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for q in chunk {
+            query = query
+                .bind(q.id.to_string())
+                .bind(q.created_at.to_stored())
+                .bind(q.expires_at.to_stored())
+                .bind(q.created_by.map(|u| u.to_string()))
+                .bind(q.input.as_str())
+                .bind(q.output.as_str());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -212,7 +212,7 @@ pub struct PavilionListing {
     pub pavilion: PavilionView,
     /// `hits`, `total`, `facets` (category, kind, channel, origin) and `next_offset`.
     #[schema(value_type = Object)]
-    pub products: pavilion_search::SearchResults,
+    pub products: crate::routes::search::Found,
 }
 
 /// The live products of a pavilion: those of its approved exporters offered on its channel,

@@ -46,7 +46,7 @@ pub struct SearchQuery {
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> ApiResult<axum::Json<SearchResults>> {
+) -> ApiResult<axum::Json<Found>> {
     let request = search_request(&state, q).await?;
     Ok(axum::Json(run(&state, request).await?))
 }
@@ -106,16 +106,23 @@ pub async fn search_request(state: &AppState, q: SearchQuery) -> ApiResult<Searc
     })
 }
 
-/// Runs a search on this process's index, off the async threads.
-pub async fn run(state: &AppState, request: SearchRequest) -> ApiResult<SearchResults> {
-    let index = state
+/// A search's answer, shared with the search cache.
+#[derive(Debug)]
+pub struct Found(pub std::sync::Arc<SearchResults>);
+
+impl serde::Serialize for Found {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// Runs a search on this process's index (or reuses a moment-old answer to the same search).
+pub async fn run(state: &AppState, request: SearchRequest) -> ApiResult<Found> {
+    state
         .catalogue
-        .index()
+        .search(request)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    tokio::task::spawn_blocking(move || index.search(&request))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map(Found)
         .map_err(|e| {
             if e.is_bad_input() {
                 ApiError::invalid(e.field().unwrap_or("q").to_owned(), e.to_string())

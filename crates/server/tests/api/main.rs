@@ -17,5 +17,6 @@ mod product_import;
 mod products;
 mod programmes;
 mod quotes;
+mod reliability;
 mod shipments;
 mod tokens;

@@ -642,14 +642,15 @@ impl Store {
     /// product-level stock): what a load test reconciles against the stock it started with.
     pub async fn stock_ledger(&self) -> StoreResult<(i64, i64)> {
         let (held,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id \
+            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id \
              WHERE o.status NOT IN ('cancelled', 'expired') AND l.variant_sku = '' AND l.departure_date = ''",
         )
         .fetch_one(self.pool())
         .await?;
-        let (left,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(stock), 0) FROM products")
-            .fetch_one(self.pool())
-            .await?;
+        let (left,): (i64,) =
+            sqlx::query_as("SELECT CAST(COALESCE(SUM(stock), 0) AS BIGINT) FROM products")
+                .fetch_one(self.pool())
+                .await?;
         Ok((held, left))
     }
 
