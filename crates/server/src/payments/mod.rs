@@ -171,6 +171,8 @@ pub async fn provider(state: &AppState, name: &str) -> Result<Arc<dyn PaymentPro
 /// How often background work looks for webhooks to deliver and refunds to send.
 const WEBHOOK_POLL: Duration = Duration::from_millis(200);
 const REFUND_POLL: Duration = Duration::from_secs(2);
+/// How often authorisations never captured by their order's deadline are released.
+const UNCAPTURED_POLL: Duration = Duration::from_secs(5);
 
 /// Starts this process's payment background work: delivering the sandbox's webhooks to `addr`
 /// (or the configured URL), and sending refunds their provider has not taken yet.
@@ -217,6 +219,17 @@ pub fn spawn_background(state: AppState, addr: SocketAddr) -> Vec<tokio::task::J
             }
         }));
     }
+    let s = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(UNCAPTURED_POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = release_uncaptured(&s).await {
+                tracing::warn!(error = ?e.detail, "could not release uncaptured authorisations; retrying");
+            }
+        }
+    }));
     tasks.push(tokio::spawn(async move {
         let mut every = tokio::time::interval(REFUND_POLL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,6 +241,33 @@ pub fn spawn_background(state: AppState, addr: SocketAddr) -> Vec<tokio::task::J
         }
     }));
     tasks
+}
+
+/// Cancels orders whose payment was authorised but never captured by the order's deadline, giving
+/// their stock, seats and yearly allowance back, and voids the authorisations with the provider
+/// (otherwise a buyer who stops after authorising would hold the goods for ever).
+async fn release_uncaptured(state: &AppState) -> Result<(), ApiError> {
+    let due = state
+        .store
+        .uncaptured_past(pavilion_store::Timestamp::now(), 100)
+        .await?;
+    for id in due {
+        match state
+            .store
+            .cancel_order(
+                id,
+                "the payment was authorised but not captured in time",
+                None,
+            )
+            .await
+        {
+            Ok(_) => crate::routes::payments::void_authorisations(state, id).await,
+            // Captured or cancelled meanwhile (another request or process): nothing to release.
+            Err(pavilion_store::StoreError::InvalidState { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Sends refunds recorded a while ago that their provider has not taken (the process stopped,

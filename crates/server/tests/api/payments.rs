@@ -473,3 +473,35 @@ on_both_backends! {
         assert_eq!(sandbox, expected);
     }
 }
+
+on_both_backends! {
+    /// A buyer who authorises and never captures does not hold the goods for ever: past the
+    /// order's deadline the order is cancelled, the stock goes back and the authorisation is voided.
+    async fn an_authorisation_never_captured_is_released(app: TestApp) {
+        let (_, product) = shop(&app, 5, "14.00").await;
+        let (order, token) = placed_order(&app, &product, 2, "k-unc").await;
+        let res = pay(&app, &order, &token, "p-unc", "sandbox_card_ok").await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        assert_eq!(stock(&app, &product).await, 3);
+        // Move the order's deadline into the past, as if the buyer had walked away.
+        sqlx::query("UPDATE orders SET expires_at = $1 WHERE id = $2")
+            .bind("2000-01-01T00:00:00.000000Z")
+            .bind(order["id"].as_str().unwrap())
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        let url = app.url(&format!("/orders/{}", order["id"].as_str().unwrap()));
+        let mut seen = Value::Null;
+        for _ in 0..150 {
+            seen = Client::new().get(&url).header("x-order-token", &token).send().await.unwrap().json().await.unwrap();
+            if seen["status"] == "cancelled" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen["status"], "cancelled", "{seen}");
+        assert_eq!(stock(&app, &product).await, 5);
+        let payments = wait_for(&app, &order, &token, "the void", |p| p["payments"][0]["status"] == "voided").await;
+        assert_eq!(payments["payments"][0]["status"], "voided", "{payments}");
+    }
+}

@@ -663,6 +663,18 @@ impl Store {
         )
     }
 
+    /// Orders whose payment was authorised but not captured by their deadline (oldest first).
+    pub async fn uncaptured_past(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM orders WHERE status = 'authorised' AND expires_at < $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now.to_stored())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|(id,)| uuid(T, id)).collect()
+    }
+
     /// The used amount of a person's year (for quotes: what the yearly limit has left).
     pub async fn person_year_used(&self, hash: &str, year: i32) -> StoreResult<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as(
