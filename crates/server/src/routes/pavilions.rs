@@ -11,6 +11,7 @@ use pavilion_domain::Country;
 use pavilion_domain::accounts::Role;
 use pavilion_domain::programmes::{Channel, PavilionStatus};
 use pavilion_domain::text::Name;
+use pavilion_search::FacetField;
 use pavilion_store::StoreError;
 use pavilion_store::pavilions::{NewPavilion, Pavilion};
 use serde::{Deserialize, Serialize};
@@ -210,7 +211,7 @@ pub async fn get_pavilion(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PavilionListing {
     pub pavilion: PavilionView,
-    /// `hits`, `total`, `facets` (category, kind, channel, origin) and `next_offset`.
+    /// `hits`, `total`, `facets` (category and kind, on the first page) and `next_offset`.
     #[schema(value_type = Object)]
     pub products: crate::routes::search::Found,
 }
@@ -229,6 +230,10 @@ pub async fn pavilion_products(
     let pavilion = state.store.pavilion(&slug).await?;
     let mut request = crate::routes::search::search_request(&state, q).await?;
     request.filters.pavilion = Some(pavilion.id.to_string());
+    // One country on one channel: only categories and kinds tell its products apart.
+    request
+        .facets
+        .retain(|f| matches!(f, FacetField::Category | FacetField::Kind));
     let products = crate::routes::search::run(&state, request).await?;
     Ok(axum::Json(PavilionListing {
         pavilion: pavilion.into(),

@@ -39,7 +39,7 @@ pub struct SearchQuery {
     pub offset: Option<usize>,
 }
 
-/// Search the catalogue; results carry facets by origin, category, kind and channel.
+/// Search the catalogue; the first page carries facets by origin, category, kind and channel.
 #[utoipa::path(get, path = "/search", tag = "catalogue", params(SearchQuery),
     description = "Permission: public.",
     responses((status = 200, body = Object), (status = 422, body = Problem)))]
@@ -94,12 +94,18 @@ pub async fn search_request(state: &AppState, q: SearchQuery) -> ApiResult<Searc
             price_max: q.price_max,
             ..Filters::default()
         },
-        facets: vec![
-            FacetField::Origin,
-            FacetField::Category,
-            FacetField::Kind,
-            FacetField::Channel,
-        ],
+        // Counting facets visits every match: only the first page, where filters are shown,
+        // pays for it.
+        facets: if q.offset.unwrap_or(0) == 0 {
+            vec![
+                FacetField::Origin,
+                FacetField::Category,
+                FacetField::Kind,
+                FacetField::Channel,
+            ]
+        } else {
+            Vec::new()
+        },
         sort: q.sort.unwrap_or_default(),
         limit: q.limit.unwrap_or(20),
         offset: q.offset.unwrap_or(0),
