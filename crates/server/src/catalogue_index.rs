@@ -184,13 +184,6 @@ impl DocumentContext {
     }
 }
 
-/// The document of one product (its own context: for single products and tests).
-pub async fn document(store: &Store, product: &Product) -> Result<ProductDocument, StoreError> {
-    let categories = Arc::new(store.category_tree().await?);
-    let context = DocumentContext::load(store, std::slice::from_ref(product), categories).await?;
-    Ok(context.document(product))
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, pavilion_search::Error> + Send + 'static,
 ) -> Result<T, IndexError> {

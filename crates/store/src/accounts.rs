@@ -232,10 +232,7 @@ impl Store {
     ) -> StoreResult<std::collections::HashMap<Uuid, String>> {
         let mut out = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = crate::values::placeholders(1, chunk.len());
             let sql = format!("SELECT id, name FROM organisations WHERE id IN ({list})");
             let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
             for id in chunk {

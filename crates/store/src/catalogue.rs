@@ -2,7 +2,7 @@
 //! every process's search index can follow the catalogue without missing a change.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::values::{date_text, parse_date, uuid};
+use crate::values::{date_text, parse_date, placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::{Departure, ProductDraft, ProductKind, Variant};
 use serde::Serialize;
@@ -72,14 +72,6 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
     serde_json::to_string(&stripped).map_err(bad)
 }
 
-/// `$1, $2, … $n`, for an `IN (…)` list of `n` values.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Products from their rows, with the seats of travel packages and the stock of variants read
 /// in one query each for the whole batch (and not at all when no product in it needs them).
 async fn hydrate_many(
@@ -105,7 +97,7 @@ async fn hydrate_many(
         let sql = format!(
             "SELECT product_id, date, seats, seats_sold FROM departures WHERE product_id IN ({}) \
              ORDER BY product_id, date",
-            placeholders(with_departures.len())
+            placeholders(1, with_departures.len())
         );
         let mut q = sqlx::query_as::<_, (String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
         for id in with_departures {
@@ -119,7 +111,7 @@ async fn hydrate_many(
     if !with_variants.is_empty() {
         let sql = format!(
             "SELECT product_id, sku, stock FROM product_variants WHERE product_id IN ({})",
-            placeholders(with_variants.len())
+            placeholders(1, with_variants.len())
         );
         let mut q = sqlx::query_as::<_, (String, String, Option<i64>)>(sqlx::AssertSqlSafe(sql));
         for id in with_variants {
@@ -479,7 +471,7 @@ impl Store {
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "SELECT {COLUMNS} FROM products WHERE id IN ({}) ORDER BY id",
-                placeholders(chunk.len())
+                placeholders(1, chunk.len())
             );
             let mut q = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
             for id in chunk {

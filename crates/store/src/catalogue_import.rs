@@ -210,10 +210,7 @@ async fn existing(
     let keys: Vec<&String> = keys.iter().collect();
     let mut found = HashMap::new();
     for chunk in keys.chunks(LOOKUP_BATCH) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::values::placeholders(1, chunk.len());
         let mut q =
             sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.replace("{}", &list)));
         for k in chunk {

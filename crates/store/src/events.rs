@@ -74,10 +74,7 @@ impl crate::Store {
         seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<OutboxEntry>> {
-        let list = (0..kinds.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::values::placeholders(3, kinds.len());
         let sql = format!(
             "SELECT seq, kind, subject_id FROM outbox WHERE seq > $1 AND kind IN ({list}) ORDER BY seq LIMIT $2"
         );

@@ -274,10 +274,7 @@ impl Store {
         let mut out: HashMap<Uuid, Vec<(Uuid, Channel)>> = HashMap::new();
         // Bounded IN lists: a rebuild asks for thousands of sellers at once.
         for chunk in sellers.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = crate::values::placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT DISTINCT a.seller_id, p.id, p.channel FROM seller_applications a \
                  JOIN application_channels c ON c.application_id = a.id \

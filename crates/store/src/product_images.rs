@@ -90,10 +90,7 @@ pub(crate) async fn images_of(
     if product_ids.is_empty() {
         return Ok(out);
     }
-    let list = (1..=product_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = crate::values::placeholders(1, product_ids.len());
     let sql = format!(
         "SELECT {COLUMNS} FROM product_images WHERE product_id IN ({list}) \
          ORDER BY product_id, position"

@@ -36,3 +36,11 @@ pub(crate) fn money(
 pub(crate) fn uuid(table: &'static str, text: &str) -> Result<uuid::Uuid, StoreError> {
     text.parse().map_err(|e| StoreError::corrupt(table, e))
 }
+
+/// `$first, $first+1, …` — `n` numbered placeholders for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

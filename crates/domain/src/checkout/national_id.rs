@@ -26,6 +26,21 @@ const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 
 impl NationalId {
+    /// The check character that completes 17 digits (ISO 7064 MOD 11-2), e.g. to make valid
+    /// numbers for tests and load scenarios; `None` unless given exactly 17 digits.
+    pub fn check_character(first17: &str) -> Option<char> {
+        let bytes = first17.as_bytes();
+        if bytes.len() != 17 || !bytes.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let sum: u32 = bytes
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
+        Some(CHECK[(sum % 11) as usize])
+    }
+
     /// Parses a number as typed: spaces are ignored and a lower-case `x` is accepted.
     pub fn parse(text: &str) -> Result<Self, NationalIdError> {
         let s: String = text
@@ -57,9 +72,7 @@ impl NationalId {
         if born.is_none() || year < 1900 {
             return Err(NationalIdError::BirthDate);
         }
-        let sum: u32 = (0..17).map(|i| digit(i) * WEIGHTS[i]).sum();
-        let expected = CHECK[(sum % 11) as usize];
-        if char::from(bytes[17]) != expected {
+        if Self::check_character(&s[..17]) != Some(char::from(bytes[17])) {
             return Err(NationalIdError::Checksum);
         }
         Ok(NationalId(s))
@@ -90,12 +103,7 @@ mod tests {
 
     /// Completes 17 digits with their check character.
     fn with_check(first17: &str) -> String {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
-        format!("{first17}{}", CHECK[(sum % 11) as usize])
+        format!("{first17}{}", NationalId::check_character(first17).unwrap())
     }
 
     #[test]
