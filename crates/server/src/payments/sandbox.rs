@@ -157,7 +157,7 @@ impl Sandbox {
         };
         let payment = self
             .store
-            .sandbox_authorise(&new, self.webhook_due(), &webhook_body)
+            .sandbox_authorise(&new, self.webhook_due(), webhook_body)
             .await?;
         tracing::info!(provider = NAME, payment = %payment.id, status = %payment.status, "sandbox: authorisation");
         Ok(Authorisation {
@@ -187,7 +187,7 @@ impl Sandbox {
                 to,
                 captured,
                 self.webhook_due(),
-                &webhook_body,
+                webhook_body,
             )
             .await?;
         match done {
@@ -249,7 +249,7 @@ impl PaymentProvider for Sandbox {
                     request_ref,
                     minor(amount)?,
                     self.webhook_due(),
-                    &webhook_body,
+                    webhook_body,
                 )
                 .await?;
             match done {

@@ -269,7 +269,7 @@ pub async fn authorise(
     };
     match state
         .store
-        .record_authorisation(Some(&claim), &new, &render)
+        .record_authorisation(Some(&claim), &new, render)
         .await
     {
         Ok(Recorded::New(payment)) => {
@@ -361,7 +361,7 @@ pub async fn capture(
     let actor = holder.caller.as_ref().map(|c| c.user_id().to_string());
     match state
         .store
-        .capture_payment(Some(&claim), id, payment_id, actor.as_deref(), &render)
+        .capture_payment(Some(&claim), id, payment_id, actor.as_deref(), render)
         .await?
     {
         Recorded::New(p) => {

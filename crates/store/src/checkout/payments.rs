@@ -334,25 +334,22 @@ async fn sent_refund(
     Ok(())
 }
 
-impl Store {
-    /// Records what the provider answered to an authorisation. An authorised payment moves the
-    /// order from pending payment to authorised; a second live payment for the order is refused
-    /// by the database (`InvalidState`, 409). `render` gives the answer kept for the key.
-    pub async fn record_authorisation(
-        &self,
-        claim: Option<&IdempotencyClaim>,
-        new: &NewPayment,
-        render: &(dyn Fn(&Payment) -> (u16, String) + Sync),
-    ) -> StoreResult<Recorded<Payment>> {
-        let mut tx = self.begin_write().await?;
-        if let Some(claim) = claim
-            && let Some(replay) = idempotency::claim(&mut tx, claim).await?
-        {
-            return Ok(Recorded::Replay(replay));
-        }
-        let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        let inserted = sqlx::query(
+/// See [`Store::record_authorisation`].
+async fn authorisation_in(
+    tx: &mut Transaction<'static, Any>,
+    claim: Option<&IdempotencyClaim>,
+    new: &NewPayment,
+    render: fn(&Payment) -> (u16, String),
+) -> StoreResult<Recorded<Payment>> {
+    if let Some(claim) = claim
+        && let Some(replay) = idempotency::claim(tx, claim).await?
+    {
+        return Ok(Recorded::Replay(replay));
+    }
+
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    let inserted = sqlx::query(
             "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
@@ -365,35 +362,51 @@ impl Store {
         .bind(new.currency.code())
         .bind(new.failure.clone())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                return Err(StoreError::InvalidState {
+    match inserted {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(StoreError::InvalidState {
                     detail: "the order already has a live payment (authorised or captured): it cannot be paid twice".into(),
                 });
-            }
-            Err(e) => return Err(e.into()),
         }
-        if new.status == PaymentStatus::Authorised {
-            let order = order_in(&mut tx, new.order_id).await?;
-            transition(
-                &mut tx,
-                &order,
-                OrderStatus::Authorised,
-                &format!("payment authorised by {}", new.provider),
-                None,
-            )
-            .await?;
-        }
-        let payment = payment_in(&mut tx, id).await?;
-        if let Some(claim) = claim {
-            let (status, body) = render(&payment);
-            idempotency::record(&mut tx, claim, status, &body).await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::New(payment))
+        Err(e) => return Err(e.into()),
+    }
+    if new.status == PaymentStatus::Authorised {
+        let order = order_in(tx, new.order_id).await?;
+        transition(
+            tx,
+            &order,
+            OrderStatus::Authorised,
+            &format!("payment authorised by {}", new.provider),
+            None,
+        )
+        .await?;
+    }
+    let payment = payment_in(tx, id).await?;
+    if let Some(claim) = claim {
+        let (status, body) = render(&payment);
+        idempotency::record(tx, claim, status, &body).await?;
+    }
+    Ok(Recorded::New(payment))
+}
+
+impl Store {
+    /// Records what the provider answered to an authorisation. An authorised payment moves the
+    /// order from pending payment to authorised; a second live payment for the order is refused
+    /// by the database (`InvalidState`, 409). `render` gives the answer kept for the key.
+    pub async fn record_authorisation(
+        &self,
+        claim: Option<&IdempotencyClaim>,
+        new: &NewPayment,
+        render: fn(&Payment) -> (u16, String),
+    ) -> StoreResult<Recorded<Payment>> {
+        let (claim, new) = (claim.cloned(), new.clone());
+        self.write(move |tx| {
+            Box::pin(async move { authorisation_in(tx, claim.as_ref(), &new, render).await })
+        })
+        .await
     }
 
     /// Records an authorisation that was voided at once (it lost a race to another payment of the
@@ -425,26 +438,31 @@ impl Store {
         order_id: Uuid,
         payment_id: Uuid,
         actor: Option<&str>,
-        render: &(dyn Fn(&Payment) -> (u16, String) + Sync),
+        render: fn(&Payment) -> (u16, String),
     ) -> StoreResult<Recorded<Payment>> {
-        let mut tx = self.begin_write().await?;
-        if let Some(claim) = claim
-            && let Some(replay) = idempotency::claim(&mut tx, claim).await?
-        {
-            return Ok(Recorded::Replay(replay));
-        }
-        let payment = payment_in(&mut tx, payment_id).await?;
-        if payment.order_id != order_id {
-            return Err(StoreError::NotFound { entity: "payment" });
-        }
-        capture_in(&mut tx, &payment, "payment captured", actor).await?;
-        let payment = payment_in(&mut tx, payment_id).await?;
-        if let Some(claim) = claim {
-            let (status, body) = render(&payment);
-            idempotency::record(&mut tx, claim, status, &body).await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::New(payment))
+        let (claim, actor) = (claim.cloned(), actor.map(str::to_owned));
+        self.write(move |tx| {
+            Box::pin(async move {
+                let (claim, actor) = (claim.as_ref(), actor.as_deref());
+                if let Some(claim) = claim
+                    && let Some(replay) = idempotency::claim(tx, claim).await?
+                {
+                    return Ok(Recorded::Replay(replay));
+                }
+                let payment = payment_in(tx, payment_id).await?;
+                if payment.order_id != order_id {
+                    return Err(StoreError::NotFound { entity: "payment" });
+                }
+                capture_in(tx, &payment, "payment captured", actor).await?;
+                let payment = payment_in(tx, payment_id).await?;
+                if let Some(claim) = claim {
+                    let (status, body) = render(&payment);
+                    idempotency::record(tx, claim, status, &body).await?;
+                }
+                Ok(Recorded::New(payment))
+            })
+        })
+        .await
     }
 
     /// Voids the order's authorised (not captured) payments on the platform's books; returns them
@@ -714,12 +732,25 @@ impl Store {
         provider_ref: &str,
         kind: &str,
     ) -> StoreResult<Applied> {
-        let mut tx = self.begin_write().await?;
+        let (provider, event_id, provider_ref, kind) = (
+            provider.to_owned(),
+            event_id.to_owned(),
+            provider_ref.to_owned(),
+            kind.to_owned(),
+        );
+        self.write(move |tx| {
+            Box::pin(async move {
+                let (provider, event_id, provider_ref, kind) = (
+                    provider.as_str(),
+                    event_id.as_str(),
+                    provider_ref.as_str(),
+                    kind.as_str(),
+                );
         let id: Option<(String,)> =
             sqlx::query_as("SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2")
                 .bind(provider.to_owned())
                 .bind(provider_ref.to_owned())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         let Some((id,)) = id else {
             return Err(StoreError::NotFound { entity: "payment" });
@@ -733,16 +764,16 @@ impl Store {
         .bind(id.clone())
         .bind(kind.to_owned())
         .bind(Timestamp::now().to_stored())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if inserted != 1 {
             return Ok(Applied::AlreadyApplied);
         }
-        let payment = payment_in(&mut tx, uuid(T, &id)?).await?;
+        let payment = payment_in(tx, uuid(T, &id)?).await?;
         let mut applied = Applied::Applied;
         if kind == "payment.captured" && payment.status != PaymentStatus::Captured {
-            let order = order_in(&mut tx, payment.order_id).await?;
+            let order = order_in(tx, payment.order_id).await?;
             if payment.status == PaymentStatus::Authorised
                 && order.status == OrderStatus::Authorised
             {
@@ -757,7 +788,7 @@ impl Store {
                     });
                 }
                 capture_in(
-                    &mut tx,
+                    tx,
                     &payment,
                     &format!("capture confirmed by {provider}'s webhook"),
                     None,
@@ -771,8 +802,10 @@ impl Store {
                 };
             }
         }
-        tx.commit().await?;
         Ok(applied)
+            })
+        })
+        .await
     }
 
     /// The reconciliation of the platform's books: (sum of captures − sum of refunds recorded,
@@ -857,7 +890,7 @@ pub struct SandboxWebhook {
 
 /// The webhook to queue with a sandbox operation: its id and body are made from the payment as
 /// it is after the operation.
-pub type WebhookBody<'a> = &'a (dyn Fn(&SandboxPayment, &str, &str) -> String + Sync);
+pub type WebhookBody = fn(&SandboxPayment, &str, &str) -> String;
 
 /// Why the sandbox refused an operation on a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -921,7 +954,7 @@ async fn queue_webhook(
     payment: &SandboxPayment,
     event: &str,
     due_at: Timestamp,
-    body: WebhookBody<'_>,
+    body: WebhookBody,
 ) -> StoreResult<()> {
     let id = format!("sbx_evt_{}", Uuid::now_v7().simple());
     sqlx::query(
@@ -944,9 +977,11 @@ impl Store {
         &self,
         new: &NewSandboxPayment,
         webhook_due: Timestamp,
-        body: WebhookBody<'_>,
+        body: WebhookBody,
     ) -> StoreResult<SandboxPayment> {
-        let mut tx = self.begin_write().await?;
+        let new = new.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
         let now = Timestamp::now().to_stored();
         let inserted = sqlx::query(
             "INSERT INTO sandbox_payments (id, request_ref, merchant_ref, method, decline_reason, amount_minor, currency, status, \
@@ -961,10 +996,10 @@ impl Store {
         .bind(new.currency.clone())
         .bind(new.status.clone())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
-        let payment = sandbox_payment_in(&mut tx, "request_ref", &new.request_ref)
+        let payment = sandbox_payment_in(tx, "request_ref", &new.request_ref)
             .await?
             .ok_or_else(|| bad("a sandbox payment vanished"))?;
         if inserted == 1 {
@@ -973,10 +1008,12 @@ impl Store {
             } else {
                 "payment.declined"
             };
-            queue_webhook(&mut tx, &payment, event, webhook_due, body).await?;
+            queue_webhook(tx, &payment, event, webhook_due, body).await?;
         }
-        tx.commit().await?;
         Ok(payment)
+            })
+        })
+        .await
     }
 
     /// The sandbox moves a payment from `from` to `to` (capture: with the captured amount), or
@@ -988,9 +1025,12 @@ impl Store {
         to: &str,
         captured_minor: Option<i64>,
         webhook_due: Timestamp,
-        body: WebhookBody<'_>,
+        body: WebhookBody,
     ) -> StoreResult<Result<SandboxPayment, SandboxRefusal>> {
-        let mut tx = self.begin_write().await?;
+        let (id, from, to) = (id.to_owned(), from.to_owned(), to.to_owned());
+        self.write(move |tx| {
+            Box::pin(async move {
+                let (id, from, to) = (id.as_str(), from.as_str(), to.as_str());
         let moved = sqlx::query(
             "UPDATE sandbox_payments SET status = $1, captured_minor = COALESCE($2, captured_minor), updated_at = $3 \
              WHERE id = $4 AND status = $5 AND COALESCE($2, 0) <= amount_minor",
@@ -1000,22 +1040,24 @@ impl Store {
         .bind(Timestamp::now().to_stored())
         .bind(id.to_owned())
         .bind(from.to_owned())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
-        let Some(payment) = sandbox_payment_in(&mut tx, "id", id).await? else {
+        let Some(payment) = sandbox_payment_in(tx, "id", id).await? else {
             return Ok(Err(SandboxRefusal::NotFound));
         };
         if moved == 1 {
             let event = format!("payment.{to}");
-            queue_webhook(&mut tx, &payment, &event, webhook_due, body).await?;
+            queue_webhook(tx, &payment, &event, webhook_due, body).await?;
         } else if payment.status != to
             || captured_minor.is_some_and(|c| c != payment.captured_minor)
         {
             return Ok(Err(SandboxRefusal::State(payment.status)));
         }
-        tx.commit().await?;
         Ok(Ok(payment))
+            })
+        })
+        .await
     }
 
     /// The sandbox refunds part of a captured payment once per request reference; returns the
@@ -1026,7 +1068,7 @@ impl Store {
         request_ref: &str,
         amount_minor: i64,
         webhook_due: Timestamp,
-        body: WebhookBody<'_>,
+        body: WebhookBody,
     ) -> StoreResult<Result<String, SandboxRefusal>> {
         let mut tx = self.begin_write().await?;
         let refund_id = format!("sbx_ref_{}", Uuid::now_v7().simple());
@@ -1113,25 +1155,39 @@ impl Store {
         hook: &SandboxWebhook,
         next_due: Timestamp,
     ) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = $1 \
-             WHERE id = $2 AND due_at = $3 AND delivered_at IS NULL",
-        )
-        .bind(next_due.to_stored())
-        .bind(hook.id.clone())
-        .bind(hook.due_at.to_stored())
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(taken == 1)
+        let (id, due_at) = (hook.id.clone(), hook.due_at.to_stored());
+        // Through the writer like every write: on SQLite a write on a reader connection would
+        // wait on the database lock instead of joining the group commit.
+        self.write(move |tx| {
+            Box::pin(async move {
+                let taken = sqlx::query(
+                    "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = $1 \
+                     WHERE id = $2 AND due_at = $3 AND delivered_at IS NULL",
+                )
+                .bind(next_due.to_stored())
+                .bind(id)
+                .bind(due_at)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                Ok(taken == 1)
+            })
+        })
+        .await
     }
 
     pub async fn sandbox_webhook_delivered(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1 WHERE id = $2")
-            .bind(Timestamp::now().to_stored())
-            .bind(id.to_owned())
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        let id = id.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1 WHERE id = $2")
+                    .bind(Timestamp::now().to_stored())
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 }

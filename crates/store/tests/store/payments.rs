@@ -59,7 +59,7 @@ on_both_backends! {
             .map(|i| {
                 let store = fx.store.clone();
                 let new = authorisation(order.id, &format!("sbx_pay_{i}"));
-                tokio::spawn(async move { store.record_authorisation(None, &new, &answer).await })
+                tokio::spawn(async move { store.record_authorisation(None, &new, answer).await })
             })
             .collect();
         let (mut won, mut refused, mut payment) = (0, 0, None);
@@ -81,7 +81,7 @@ on_both_backends! {
             .map(|_| {
                 let store = fx.store.clone();
                 let (o, p) = (order.id, payment.id);
-                tokio::spawn(async move { store.capture_payment(None, o, p, None, &answer).await })
+                tokio::spawn(async move { store.capture_payment(None, o, p, None, answer).await })
             })
             .collect();
         let mut captured = 0;
@@ -98,7 +98,7 @@ on_both_backends! {
         assert_eq!(reconciled(fx.store.money_reconciliation().await.unwrap()), 6500);
 
         // A second payment is refused even once the first is captured.
-        let err = fx.store.record_authorisation(None, &authorisation(order.id, "sbx_pay_late"), &answer).await.unwrap_err();
+        let err = fx.store.record_authorisation(None, &authorisation(order.id, "sbx_pay_late"), answer).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidState { .. }), "{err}");
     }
 
@@ -107,8 +107,8 @@ on_both_backends! {
     async fn refunds_never_pass_what_was_paid(fx: StoreFixture) {
         let (product, seller) = product_with_stock(&fx.store, 10).await;
         let order = placed(&fx.store, product, seller).await;
-        let Recorded::New(payment) = fx.store.record_authorisation(None, &authorisation(order.id, "sbx_pay_r"), &answer).await.unwrap() else { panic!() };
-        fx.store.capture_payment(None, order.id, payment.id, None, &answer).await.unwrap();
+        let Recorded::New(payment) = fx.store.record_authorisation(None, &authorisation(order.id, "sbx_pay_r"), answer).await.unwrap() else { panic!() };
+        fx.store.capture_payment(None, order.id, payment.id, None, answer).await.unwrap();
         assert_eq!(fx.store.product(product).await.unwrap().draft.stock, Some(9));
 
         let tasks: Vec<_> = (0..2)
