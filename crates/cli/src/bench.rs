@@ -224,7 +224,8 @@ pub async fn run(args: CheckoutBenchArgs) -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.clone(),
         database_url: args.database_url.clone(),
-        database_max_connections: 32,
+        // PostgreSQL: a connection per two clients (SQLite keeps its default, see the config).
+        database_max_connections: args.database_url.as_ref().map(|_| 32),
         ..Config::default()
     };
     let server = Server::build(config).await?;

@@ -86,12 +86,35 @@ impl IndexOptions {
     }
 }
 
+/// How far the index has followed the outbox, recorded in each commit.
+///
+/// Every entry up to `head` is applied, except that an entry numbered below the head may become
+/// visible late (its transaction committed after a later one's): a follower re-reads a window
+/// below the head, and `applied_below` lists the entries of that window already applied, so that
+/// a restarted follower does not apply them (a bulk import's whole range, say) a second time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Position {
+    pub head: u64,
+    pub applied_below: Vec<u64>,
+}
+
+impl From<u64> for Position {
+    fn from(head: u64) -> Self {
+        Position {
+            head,
+            applied_below: Vec::new(),
+        }
+    }
+}
+
 /// What the index records in each commit.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
     schema_version: u32,
     #[serde(default)]
     outbox_position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    applied_below: Vec<u64>,
 }
 
 struct WriterState {
@@ -116,7 +139,7 @@ pub struct SearchIndex {
     writer: Mutex<WriterState>,
     /// The committed outbox position, apart from the writer so that reading it never waits for
     /// a rebuild.
-    applied: Mutex<Option<u64>>,
+    applied: Mutex<Option<Position>>,
     path: Option<PathBuf>,
     analyzers: QueryAnalyzers,
 }
@@ -242,7 +265,12 @@ impl SearchIndex {
         let writer = index
             .writer_with_num_threads(options.writer_threads, options.writer_memory_bytes)
             .map_err(|e| lock_error(e, &lock_path))?;
-        let last_applied = read_payload(&index)?.and_then(|p| p.outbox_position);
+        let last_applied = read_payload(&index)?.and_then(|p| {
+            p.outbox_position.map(|head| Position {
+                head,
+                applied_below: p.applied_below,
+            })
+        });
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -282,10 +310,15 @@ impl SearchIndex {
     /// The outbox position recorded by the last commit: events up to it are in the index.
     /// `None` for a new or recreated index, which needs a [`rebuild`](Self::rebuild).
     pub fn last_applied(&self) -> Option<u64> {
-        *self
-            .applied
+        self.position().map(|p| p.head)
+    }
+
+    /// The whole position recorded by the last commit (see [`Position`]).
+    pub fn position(&self) -> Option<Position> {
+        self.applied
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, WriterState> {
@@ -347,16 +380,16 @@ impl SearchIndex {
     /// Commits pending changes, keeping the recorded outbox position, and makes them visible.
     pub fn commit(&self) -> Result<()> {
         let mut state = self.lock();
-        let position = self.last_applied();
+        let position = self.position();
         self.commit_locked(&mut state, position)
     }
 
     /// Commits pending changes together with the outbox position they bring the index up to, in
     /// one atomic commit, and makes them visible. After a crash, the index reopens at the last
     /// such commit and [`last_applied`](Self::last_applied) says where to resume.
-    pub fn commit_at(&self, position: u64) -> Result<()> {
+    pub fn commit_at(&self, position: impl Into<Position>) -> Result<()> {
         let mut state = self.lock();
-        self.commit_locked(&mut state, Some(position))
+        self.commit_locked(&mut state, Some(position.into()))
     }
 
     /// Drops the changes made since the last commit.
@@ -367,21 +400,27 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn commit_locked(&self, state: &mut WriterState, position: Option<u64>) -> Result<()> {
+    fn commit_locked(&self, state: &mut WriterState, position: Option<Position>) -> Result<()> {
         let payload = serde_json::to_string(&Payload {
             schema_version: schema::SCHEMA_VERSION,
-            outbox_position: position,
+            outbox_position: position.as_ref().map(|p| p.head),
+            applied_below: position
+                .as_ref()
+                .map(|p| p.applied_below.clone())
+                .unwrap_or_default(),
         })
         .map_err(|e| Error::Payload(e.to_string()))?;
         let mut prepared = state.writer.prepare_commit()?;
         prepared.set_payload(&payload);
         prepared.commit()?;
+        state.added_since_commit.clear();
+        // The reader first, then the position: an answer found at a position (and kept under it
+        // by the server's cache) then always includes everything up to that position.
+        self.reader.reload()?;
         *self
             .applied
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = position;
-        state.added_since_commit.clear();
-        self.reader.reload()?;
         Ok(())
     }
 
@@ -390,7 +429,7 @@ impl SearchIndex {
     /// applied on top, idempotently). Searches see the old index until the new one is committed
     /// at the end. Returns the number of documents indexed. On an invalid document nothing
     /// changes. Pending uncommitted changes are discarded.
-    pub fn rebuild<I>(&self, docs: I, position: u64) -> Result<u64>
+    pub fn rebuild<I>(&self, docs: I, position: impl Into<Position>) -> Result<u64>
     where
         I: IntoIterator<Item = ProductDocument>,
     {
@@ -399,11 +438,12 @@ impl SearchIndex {
 
     /// [`rebuild`](Self::rebuild) from a fallible source (e.g. rows streamed from the store);
     /// a source error aborts the rebuild with [`Error::Source`] and nothing changes.
-    pub fn try_rebuild<I, E>(&self, docs: I, position: u64) -> Result<u64>
+    pub fn try_rebuild<I, E>(&self, docs: I, position: impl Into<Position>) -> Result<u64>
     where
         I: IntoIterator<Item = std::result::Result<ProductDocument, E>>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let position = position.into();
         let mut state = self.lock();
         let added = (|| {
             state.writer.delete_all_documents()?;

@@ -60,7 +60,7 @@ pub use document::{
     ProductDocument, ProductKind,
 };
 pub use error::{Error, Result};
-pub use index::{IndexOptions, SearchIndex};
+pub use index::{IndexOptions, Position, SearchIndex};
 pub use request::{
     FacetCount, FacetField, Facets, Filters, MAX_FACET_VALUES, MAX_LIMIT, MAX_OFFSET,
     MAX_QUERY_WORDS, MAX_TEXT_CHARS, SearchHit, SearchRequest, SearchResults, Sort,

@@ -1,7 +1,7 @@
 //! Behaviour of the catalogue index, on in-memory and temporary on-disk indexes.
 
 use pavilion_search::{
-    Channel, Error, FacetCount, FacetField, Filters, IndexOptions, Locale, Localized,
+    Channel, Error, FacetCount, FacetField, Filters, IndexOptions, Locale, Localized, Position,
     ProductDocument, ProductKind, SearchIndex, SearchRequest, SearchResults, Sort,
 };
 use time::macros::datetime;
@@ -693,10 +693,16 @@ fn outbox_position_survives_reopening_an_on_disk_index() {
     index.delete([LONGAN]).unwrap();
     index.commit().unwrap();
     assert_eq!(index.last_applied(), Some(7), "commit keeps the position");
-    index.commit_at(8).unwrap();
+    // The entries applied in the window below the head are kept with it.
+    let position = Position {
+        head: 8,
+        applied_below: vec![5, 8],
+    };
+    index.commit_at(position.clone()).unwrap();
     drop(index);
     let index = SearchIndex::open_or_create(&path).unwrap();
     assert_eq!(index.last_applied(), Some(8));
+    assert_eq!(index.position(), Some(position));
     assert_eq!(index.num_docs(), 5);
 }
 

@@ -62,8 +62,14 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
             source,
         })?;
     }
+    let default_size = if url.starts_with("sqlite:") {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        u32::try_from(2 * cores).unwrap_or(16)
+    } else {
+        16
+    };
     let options = StoreOptions {
-        max_connections: config.database_max_connections,
+        max_connections: config.database_max_connections.unwrap_or(default_size),
         ..StoreOptions::default()
     };
     Ok(Store::connect(&url, &options).await?)

@@ -16,7 +16,8 @@ use pavilion_domain::catalogue::{Locale, ProductKind};
 use pavilion_domain::market_access::{AccessRule, decide};
 use pavilion_domain::programmes::Channel as PavilionChannel;
 use pavilion_search::{
-    Channel, IndexOptions, Localized, ProductDocument, SearchIndex, SearchRequest, SearchResults,
+    Channel, IndexOptions, Localized, Position, ProductDocument, SearchIndex, SearchRequest,
+    SearchResults,
 };
 use pavilion_store::catalogue::{PRODUCTS_IMPORTED, Product};
 use pavilion_store::categories::CategoryTree;
@@ -184,6 +185,18 @@ impl DocumentContext {
     }
 }
 
+/// The index position for an outbox head and the entries applied in the window below it.
+fn position_at(head: i64, applied: &BTreeSet<i64>) -> Position {
+    Position {
+        head: u64::try_from(head).unwrap_or(0),
+        applied_below: applied
+            .iter()
+            .filter(|seq| **seq <= head)
+            .filter_map(|seq| u64::try_from(*seq).ok())
+            .collect(),
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, pavilion_search::Error> + Send + 'static,
 ) -> Result<T, IndexError> {
@@ -192,20 +205,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| IndexError::Join(e.to_string()))?
         .map_err(Into::into)
 }
-
-/// Answers of recent searches, so that a popular query or pavilion page is counted once, not for
-/// every buyer: an answer is reused while the index is at the same outbox position, for a few
-/// seconds at most (a commit's new documents may become visible to searches a moment after it).
-#[derive(Default)]
-struct SearchCache {
-    answers: std::sync::Mutex<HashMap<String, CachedAnswer>>,
-}
-
-/// When it was found, at which outbox position of the index, and the answer.
-type CachedAnswer = (std::time::Instant, Option<u64>, Arc<SearchResults>);
-
-const SEARCH_CACHE_ENTRIES: usize = 4096;
-const SEARCH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// This process's index and the outbox entries it has applied recently.
 ///
@@ -217,7 +216,7 @@ pub struct Indexer {
     /// Sequence numbers applied within the look-back window, so a late-committed entry is
     /// noticed without re-applying the whole window on every pass.
     seen: std::sync::Mutex<BTreeSet<i64>>,
-    cache: SearchCache,
+    cache: crate::search_cache::SearchCache,
 }
 
 /// A server mostly indexes a few products at a time, but also follows bulk imports: two
@@ -284,12 +283,12 @@ impl Indexer {
             dir,
             index: tokio::sync::OnceCell::new(),
             seen: std::sync::Mutex::default(),
-            cache: SearchCache::default(),
+            cache: crate::search_cache::SearchCache::default(),
         }
     }
 
-    /// Runs a search, or reuses the answer to the same search made moments ago on the same
-    /// index (see [`SearchCache`]).
+    /// Runs a search, or reuses a recent answer to the same search (see
+    /// [`crate::search_cache`]).
     pub async fn search(
         &self,
         request: SearchRequest,
@@ -298,26 +297,7 @@ impl Indexer {
             .index()
             .await
             .map_err(|e| pavilion_search::Error::Source(e.to_string().into()))?;
-        let key = serde_json::to_string(&request).unwrap_or_default();
-        let position = index.last_applied();
-        if let Ok(answers) = self.cache.answers.lock()
-            && let Some((at, at_position, answer)) = answers.get(&key)
-            && *at_position == position
-            && at.elapsed() < SEARCH_CACHE_TTL
-        {
-            return Ok(answer.clone());
-        }
-        let answer = tokio::task::spawn_blocking(move || index.search(&request))
-            .await
-            .map_err(|e| pavilion_search::Error::Source(e.to_string().into()))??;
-        let answer = Arc::new(answer);
-        if let Ok(mut answers) = self.cache.answers.lock() {
-            if answers.len() >= SEARCH_CACHE_ENTRIES {
-                answers.clear();
-            }
-            answers.insert(key, (std::time::Instant::now(), position, answer.clone()));
-        }
-        Ok(answer)
+        self.cache.search(index, request).await
     }
 
     /// The index, opening it on first use.
@@ -325,13 +305,29 @@ impl Indexer {
         self.index
             .get_or_try_init(|| async {
                 let dir = self.dir.clone();
-                blocking(move || {
+                let index = blocking(move || {
                     SearchIndex::open_or_create_with(&dir, &server_options()).map(Arc::new)
                 })
-                .await
+                .await?;
+                // What the last run applied below its head is not applied again.
+                self.remember_applied(&index)?;
+                Ok(index)
             })
             .await
             .cloned()
+    }
+
+    /// Takes the entries below the head that the index's last commit says it applied.
+    fn remember_applied(&self, index: &SearchIndex) -> Result<(), IndexError> {
+        let applied = index.position().unwrap_or_default().applied_below;
+        *self
+            .seen
+            .lock()
+            .map_err(|e| IndexError::Join(e.to_string()))? = applied
+            .iter()
+            .filter_map(|seq| i64::try_from(*seq).ok())
+            .collect();
+        Ok(())
     }
 
     /// One pass of the indexing loop: nothing until the catalogue has a product; then build the
@@ -343,6 +339,7 @@ impl Indexer {
         let index = self.index().await?;
         if index.last_applied().is_none() {
             rebuild(store, &index).await?;
+            self.remember_applied(&index)?;
         } else {
             self.catch_up(store, &index).await?;
         }
@@ -412,16 +409,21 @@ impl Indexer {
                 after = Some(end);
             }
         }
-        let new_position = u64::try_from(head.max(position)).unwrap_or(0);
-        let committing = index.clone();
-        blocking(move || committing.commit_at(new_position)).await?;
-        let mut seen = self
+        let new_head = head.max(position);
+        let mut applied = self
             .seen
             .lock()
-            .map_err(|e| IndexError::Join(e.to_string()))?;
-        seen.extend(fresh.iter().map(|e| e.seq));
-        let keep_from = i64::try_from(new_position).unwrap_or(i64::MAX) - LOOKBACK;
-        seen.retain(|seq| *seq > keep_from);
+            .map_err(|e| IndexError::Join(e.to_string()))?
+            .clone();
+        applied.extend(fresh.iter().map(|e| e.seq));
+        applied.retain(|seq| *seq > new_head - LOOKBACK);
+        let committing = index.clone();
+        let at = position_at(new_head, &applied);
+        blocking(move || committing.commit_at(at)).await?;
+        *self
+            .seen
+            .lock()
+            .map_err(|e| IndexError::Join(e.to_string()))? = applied;
         Ok(fresh.len())
     }
 }
@@ -430,8 +432,17 @@ impl Indexer {
 /// Pages of products stream from the store into the index while it indexes, so memory stays
 /// bounded whatever the size of the catalogue.
 pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, IndexError> {
-    // The rebuild reads the catalogue as it is now; entries up to the head are thereby applied.
-    let head = u64::try_from(store.outbox_head().await?).unwrap_or(0);
+    // The rebuild reads the catalogue as it is now; entries up to the head that are visible now
+    // are thereby applied (one that commits late is applied by the next catch-up).
+    let head = store.outbox_head().await?;
+    let visible: BTreeSet<i64> = store
+        .outbox_after(&KINDS, (head - LOOKBACK).max(0), PAGE)
+        .await?
+        .iter()
+        .map(|e| e.seq)
+        .filter(|seq| *seq <= head)
+        .collect();
+    let head = position_at(head, &visible);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ProductDocument>, StoreError>>(4);
     let writer = {
         let index = index.clone();
@@ -475,4 +486,71 @@ pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, Ind
         .await
         .map_err(|e| IndexError::Join(e.to_string()))?
         .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pavilion_domain::accounts::OrganisationKind;
+    use pavilion_domain::catalogue::csv::parse_products_csv;
+    use pavilion_domain::text::Name;
+    use pavilion_store::Backend;
+    use pavilion_store::accounts::NewOrganisation;
+    use pavilion_store::audit::AuditContext;
+    use pavilion_store::testing::TestDatabase;
+
+    const HEADER: &str = "seller_id,kind,original_locale,title_zh-CN,title_en,title_es,title_fr,description_zh-CN,description_en,description_es,description_fr,hs,category,origin,unit,weight_kg_per_unit,volume_l_per_unit,cold_chain,shelf_life_days,retail_price,currency,moq,tiers,stock,departures,variants";
+
+    async fn import(store: &Store, seller: Uuid, n: usize) {
+        let mut text = String::from(HEADER);
+        for i in 0..n {
+            text.push_str(&format!(
+                "\n{seller},goods,en,,Pailin longan box {i},,,,,,,0810.90.30,,KH,piece,5,,true,21,18.00,USD,,,10,,"
+            ));
+        }
+        let rows = parse_products_csv(&text, time::macros::date!(2026 - 11 - 23), None).unwrap();
+        store
+            .import_products(&AuditContext::default(), rows, |_| {})
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restarted_index_does_not_apply_again_what_it_applied_before() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        let seller = store
+            .create_organisation(
+                &AuditContext::default(),
+                &NewOrganisation {
+                    kind: OrganisationKind::Seller,
+                    name: Name::parse("Pailin Longan Cooperative").unwrap(),
+                    country: "KH".parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        import(&store, seller, 3).await;
+        let dir = tempfile::tempdir().unwrap();
+
+        let indexer = Indexer::new(dir.path().to_owned());
+        indexer.step(&store).await.unwrap(); // a new index: rebuilt
+        let index = indexer.index().await.unwrap();
+        assert_eq!(index.num_docs(), 3);
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 0);
+        import(&store, seller, 2).await;
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 1);
+        assert_eq!(index.num_docs(), 5);
+        drop((index, indexer));
+
+        // A new process on the same index: both imports are behind it, the entries of the window
+        // below its head included.
+        let indexer = Indexer::new(dir.path().to_owned());
+        let index = indexer.index().await.unwrap();
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 0);
+        import(&store, seller, 1).await;
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 1);
+        assert_eq!(index.num_docs(), 6);
+    }
 }

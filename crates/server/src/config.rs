@@ -21,7 +21,9 @@ pub struct Config {
     pub search_dir: Option<PathBuf>,
     /// `postgres://…` for PostgreSQL; unset means SQLite in `data_dir`.
     pub database_url: Option<String>,
-    pub database_max_connections: u32,
+    /// Connection pool size; unset means twice the cores for SQLite (its reads run on this
+    /// machine's CPUs, so more connections only add thread switches) and 16 for PostgreSQL.
+    pub database_max_connections: Option<u32>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Set when served over HTTPS, so session cookies are only sent over it.
@@ -97,7 +99,7 @@ impl Default for Config {
             data_dir: PathBuf::from("pavilion-data"),
             search_dir: None,
             database_url: None,
-            database_max_connections: 16,
+            database_max_connections: None,
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
             session_idle_days: 7,

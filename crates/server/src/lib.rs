@@ -14,6 +14,7 @@ pub mod payments;
 pub mod problem;
 pub mod routes;
 pub mod rules;
+mod search_cache;
 pub mod state;
 
 pub use app::{RunningServer, Server};

@@ -180,6 +180,10 @@ async fn pool_with(
     Ok(AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(options.acquire_timeout)
+        // A SQLite connection is a file handle in this process and cannot drop out, so the ping
+        // on every acquire (a round trip to its worker thread) buys nothing; a PostgreSQL
+        // connection can, and keeps it.
+        .test_before_acquire(backend == Backend::Postgres)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

@@ -6,7 +6,7 @@ use crate::values::{date_text, parse_date, placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::{Departure, ProductDraft, ProductKind, Variant};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -43,11 +43,14 @@ struct ProductRow {
     version: i64,
     created_at: String,
     updated_at: String,
+    /// 1 when the product has images: the images query is skipped for the many that have none.
+    has_images: i64,
 }
 
 const T: &str = "products";
-const COLUMNS: &str =
-    "id, seller_id, body, stock, category, archived_at, version, created_at, updated_at";
+const COLUMNS: &str = "id, seller_id, body, stock, category, archived_at, version, created_at, updated_at, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = products.id) \
+     THEN 1 ELSE 0 END AS BIGINT) AS has_images";
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -75,7 +78,7 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
 /// Products from their rows, with the seats of travel packages and the stock of variants read
 /// in one query each for the whole batch (and not at all when no product in it needs them).
 async fn hydrate_many(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     rows: Vec<ProductRow>,
 ) -> StoreResult<Vec<Product>> {
     let mut drafts = Vec::with_capacity(rows.len());
@@ -103,7 +106,7 @@ async fn hydrate_many(
         for id in with_departures {
             q = q.bind(id);
         }
-        for (id, date, seats, sold) in q.fetch_all(&mut **tx).await? {
+        for (id, date, seats, sold) in q.fetch_all(&mut *conn).await? {
             departures.entry(id).or_default().push((date, seats, sold));
         }
     }
@@ -117,12 +120,16 @@ async fn hydrate_many(
         for id in with_variants {
             q = q.bind(id);
         }
-        for (id, sku, stock) in q.fetch_all(&mut **tx).await? {
+        for (id, sku, stock) in q.fetch_all(&mut *conn).await? {
             stocks.insert((id, sku), stock);
         }
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut images = crate::product_images::images_of(tx, &ids).await?;
+    let with_images: Vec<String> = rows
+        .iter()
+        .filter(|r| r.has_images != 0)
+        .map(|r| r.id.clone())
+        .collect();
+    let mut images = crate::product_images::images_of(conn, &with_images).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (r, mut draft) in rows.into_iter().zip(drafts) {
         for v in &mut draft.variants {
@@ -159,21 +166,18 @@ async fn hydrate_many(
     Ok(out)
 }
 
-async fn hydrate(tx: &mut Transaction<'static, Any>, r: ProductRow) -> StoreResult<Product> {
-    let mut products = hydrate_many(tx, vec![r]).await?;
+async fn hydrate(conn: &mut AnyConnection, r: ProductRow) -> StoreResult<Product> {
+    let mut products = hydrate_many(conn, vec![r]).await?;
     products.pop().ok_or_else(|| bad("a product row vanished"))
 }
 
-pub(crate) async fn product_in(
-    tx: &mut Transaction<'static, Any>,
-    id: Uuid,
-) -> StoreResult<Product> {
+pub(crate) async fn product_in(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Product> {
     let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1");
     let row: Option<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
-    hydrate(tx, row.ok_or(StoreError::NotFound { entity: "product" })?).await
+    hydrate(conn, row.ok_or(StoreError::NotFound { entity: "product" })?).await
 }
 
 async fn write_departures(
@@ -329,11 +333,12 @@ impl Store {
         Ok(product)
     }
 
+    /// One product, read without a transaction: most products need a single statement (their
+    /// variants, seats and images are read only when they have some), and a product page is
+    /// the catalogue's most frequent read.
     pub async fn product(&self, id: Uuid) -> StoreResult<Product> {
-        let mut tx = self.pool().begin().await?;
-        let p = product_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(p)
+        let mut conn = self.pool().acquire().await?;
+        product_in(&mut conn, id).await
     }
 
     /// Replaces a product's description, refusing if it changed since `expected_version`.

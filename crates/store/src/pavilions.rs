@@ -10,8 +10,9 @@ use pavilion_domain::Country;
 use pavilion_domain::programmes::pavilion::slug;
 use pavilion_domain::programmes::{Channel, PavilionStatus};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,10 +62,43 @@ struct PavilionRow {
     threshold: i64,
     launched_at: Option<String>,
     version: i64,
+    approved_exporters: i64,
 }
 
 const T: &str = "pavilions";
-const COLUMNS: &str = "id, country, channel, slug, title, story, threshold, launched_at, version";
+/// With the count of its approved exporters read in the same statement: a pavilion page reads its
+/// pavilion on every request.
+static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "id, country, channel, slug, title, story, threshold, launched_at, version, ({}) AS approved_exporters",
+        approved_count("pavilions.country", "pavilions.channel")
+    )
+});
+
+/// Counts the exporters of a country approved for a channel, under any programme.
+fn approved_count(country: &str, channel: &str) -> String {
+    format!(
+        "SELECT COUNT(DISTINCT a.seller_id) FROM seller_applications a \
+         JOIN application_channels c ON c.application_id = a.id \
+         JOIN organisations o ON o.id = a.seller_id \
+         WHERE a.status = 'approved' AND c.channel = {channel} AND o.country = {country}"
+    )
+}
+
+/// Exporters of `country` approved for `channel`, counted in a statement of its own: after the
+/// pavilion's row lock, so that it sees approvals committed while it waited for the lock.
+async fn approved_exporters(
+    tx: &mut Transaction<'static, Any>,
+    country: Country,
+    channel: Channel,
+) -> StoreResult<u32> {
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(approved_count("$1", "$2")))
+        .bind(country.code())
+        .bind(channel.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(clamp(n))
+}
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -74,40 +108,26 @@ fn clamp(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
-/// Exporters of `country` approved for `channel`, under any programme.
-pub(crate) async fn approved_exporters(
-    tx: &mut Transaction<'static, Any>,
-    country: Country,
-    channel: Channel,
-) -> StoreResult<u32> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(DISTINCT a.seller_id) FROM seller_applications a \
-         JOIN application_channels c ON c.application_id = a.id \
-         JOIN organisations o ON o.id = a.seller_id \
-         WHERE a.status = 'approved' AND c.channel = $1 AND o.country = $2",
-    )
-    .bind(channel.as_str())
-    .bind(country.code())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(clamp(n))
-}
-
-async fn hydrate(tx: &mut Transaction<'static, Any>, row: PavilionRow) -> StoreResult<Pavilion> {
+async fn hydrate(conn: &mut AnyConnection, row: PavilionRow) -> StoreResult<Pavilion> {
     let country: Country = row.country.parse().map_err(bad)?;
     let channel = Channel::parse(&row.channel).ok_or_else(|| bad(&row.channel))?;
-    let featured: Vec<(String,)> = sqlx::query_as(
-        "SELECT seller_id FROM pavilion_featured_sellers WHERE pavilion_id = $1 ORDER BY position",
+    // Featured exporters and products in one statement (a pavilion page reads this each time).
+    let featured: Vec<(String, String)> = sqlx::query_as(
+        "SELECT 'seller', seller_id, position FROM pavilion_featured_sellers WHERE pavilion_id = $1 \
+         UNION ALL \
+         SELECT 'product', product_id, position FROM pavilion_featured_products WHERE pavilion_id = $1 \
+         ORDER BY 1, 3",
     )
     .bind(row.id.clone())
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
-    let products: Vec<(String,)> = sqlx::query_as(
-        "SELECT product_id FROM pavilion_featured_products WHERE pavilion_id = $1 ORDER BY position",
-    )
-    .bind(row.id.clone())
-    .fetch_all(&mut **tx)
-    .await?;
+    let of_kind = |kind: &str| {
+        featured
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, id)| uuid(T, id))
+            .collect::<StoreResult<Vec<_>>>()
+    };
     Ok(Pavilion {
         id: uuid(T, &row.id)?,
         country,
@@ -116,20 +136,14 @@ async fn hydrate(tx: &mut Transaction<'static, Any>, row: PavilionRow) -> StoreR
         title: row.title,
         story: serde_json::from_str(&row.story).map_err(bad)?,
         threshold: clamp(row.threshold),
-        approved_exporters: approved_exporters(tx, country, channel).await?,
+        approved_exporters: clamp(row.approved_exporters),
         launched_at: row
             .launched_at
             .map(|t| Timestamp::from_stored(&t))
             .transpose()
             .map_err(bad)?,
-        featured_sellers: featured
-            .into_iter()
-            .map(|(s,)| uuid(T, &s))
-            .collect::<StoreResult<_>>()?,
-        featured_products: products
-            .into_iter()
-            .map(|(s,)| uuid(T, &s))
-            .collect::<StoreResult<_>>()?,
+        featured_sellers: of_kind("seller")?,
+        featured_products: of_kind("product")?,
         version: row.version,
     })
 }
@@ -149,7 +163,10 @@ pub(crate) async fn launch_if_due(
     } else {
         ""
     };
-    let sql = format!("SELECT {COLUMNS} FROM pavilions WHERE country = $1 AND channel = $2{lock}");
+    let sql = format!(
+        "SELECT {} FROM pavilions WHERE country = $1 AND channel = $2{lock}",
+        *COLUMNS
+    );
     let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(country.code())
         .bind(channel.as_str())
@@ -297,16 +314,16 @@ impl Store {
         Ok(out)
     }
 
+    /// One pavilion, read without a transaction: its page reads it on every request.
     pub async fn pavilion(&self, slug: &str) -> StoreResult<Pavilion> {
-        let mut tx = self.pool().begin().await?;
-        let p = pavilion_in(&mut tx, slug).await?;
-        tx.commit().await?;
-        Ok(p)
+        let mut conn = self.pool().acquire().await?;
+        pavilion_in(&mut conn, slug).await
     }
 
     pub async fn list_pavilions(&self, country: Option<Country>) -> StoreResult<Vec<Pavilion>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM pavilions WHERE ($1 IS NULL OR country = $1) ORDER BY slug"
+            "SELECT {} FROM pavilions WHERE ($1 IS NULL OR country = $1) ORDER BY slug",
+            *COLUMNS
         );
         let mut tx = self.pool().begin().await?;
         let rows: Vec<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -471,11 +488,15 @@ impl Featured {
     }
 }
 
-async fn pavilion_in(tx: &mut Transaction<'static, Any>, slug: &str) -> StoreResult<Pavilion> {
-    let sql = format!("SELECT {COLUMNS} FROM pavilions WHERE slug = $1");
+async fn pavilion_in(conn: &mut AnyConnection, slug: &str) -> StoreResult<Pavilion> {
+    let sql = format!("SELECT {} FROM pavilions WHERE slug = $1", *COLUMNS);
     let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(slug.to_owned())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
-    hydrate(tx, row.ok_or(StoreError::NotFound { entity: "pavilion" })?).await
+    hydrate(
+        conn,
+        row.ok_or(StoreError::NotFound { entity: "pavilion" })?,
+    )
+    .await
 }

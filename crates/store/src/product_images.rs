@@ -12,7 +12,7 @@ use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::image::{ImageInfo, MAX_IMAGES_PER_PRODUCT};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -83,7 +83,7 @@ impl TryFrom<ImageRow> for ImageRef {
 
 /// The images of each of `product_ids` in display order (for hydrating products in one query).
 pub(crate) async fn images_of(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     product_ids: &[String],
 ) -> StoreResult<HashMap<String, Vec<ImageRef>>> {
     let mut out: HashMap<String, Vec<ImageRef>> = HashMap::new();
@@ -99,7 +99,7 @@ pub(crate) async fn images_of(
     for id in product_ids {
         q = q.bind(id.clone());
     }
-    for row in q.fetch_all(&mut **tx).await? {
+    for row in q.fetch_all(&mut *conn).await? {
         let product_id = row.product_id.clone();
         out.entry(product_id)
             .or_default()
