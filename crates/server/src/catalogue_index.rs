@@ -206,16 +206,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(Into::into)
 }
 
-/// This process's index and the outbox entries it has applied recently.
+/// This process's index, and the recent answers it gave.
 ///
 /// The index is opened on first need (a search, or a product to index): loading the Chinese
 /// dictionary and the writer costs time and memory an instance without a catalogue never pays.
 pub struct Indexer {
     dir: PathBuf,
     index: tokio::sync::OnceCell<Arc<SearchIndex>>,
-    /// Sequence numbers applied within the look-back window, so a late-committed entry is
-    /// noticed without re-applying the whole window on every pass.
-    seen: std::sync::Mutex<BTreeSet<i64>>,
     cache: crate::search_cache::SearchCache,
 }
 
@@ -282,7 +279,6 @@ impl Indexer {
         Self {
             dir,
             index: tokio::sync::OnceCell::new(),
-            seen: std::sync::Mutex::default(),
             cache: crate::search_cache::SearchCache::default(),
         }
     }
@@ -305,29 +301,13 @@ impl Indexer {
         self.index
             .get_or_try_init(|| async {
                 let dir = self.dir.clone();
-                let index = blocking(move || {
+                blocking(move || {
                     SearchIndex::open_or_create_with(&dir, &server_options()).map(Arc::new)
                 })
-                .await?;
-                // What the last run applied below its head is not applied again.
-                self.remember_applied(&index)?;
-                Ok(index)
+                .await
             })
             .await
             .cloned()
-    }
-
-    /// Takes the entries below the head that the index's last commit says it applied.
-    fn remember_applied(&self, index: &SearchIndex) -> Result<(), IndexError> {
-        let applied = index.position().unwrap_or_default().applied_below;
-        *self
-            .seen
-            .lock()
-            .map_err(|e| IndexError::Join(e.to_string()))? = applied
-            .iter()
-            .filter_map(|seq| i64::try_from(*seq).ok())
-            .collect();
-        Ok(())
     }
 
     /// One pass of the indexing loop: nothing until the catalogue has a product; then build the
@@ -339,7 +319,6 @@ impl Indexer {
         let index = self.index().await?;
         if index.last_applied().is_none() {
             rebuild(store, &index).await?;
-            self.remember_applied(&index)?;
         } else {
             self.catch_up(store, &index).await?;
         }
@@ -347,24 +326,28 @@ impl Indexer {
     }
 
     /// Applies the outbox entries the index has not seen; returns how many entries it applied.
+    ///
+    /// Each pass re-reads a window below the index's position; the entries of that window it
+    /// applied are recorded with the position (see [`Position`]), so neither a later pass nor a
+    /// restarted process applies them again.
     pub async fn catch_up(
         &self,
         store: &Store,
         index: &Arc<SearchIndex>,
     ) -> Result<usize, IndexError> {
-        let position = i64::try_from(index.last_applied().unwrap_or(0)).unwrap_or(i64::MAX);
+        let committed = index.position().unwrap_or_default();
+        let position = i64::try_from(committed.head).unwrap_or(i64::MAX);
+        let mut applied: BTreeSet<i64> = committed
+            .applied_below
+            .iter()
+            .filter_map(|seq| i64::try_from(*seq).ok())
+            .collect();
         let floor = (position - LOOKBACK).max(0);
         let entries = store.outbox_after(&KINDS, floor, PAGE).await?;
-        let fresh: Vec<_> = {
-            let seen = self
-                .seen
-                .lock()
-                .map_err(|e| IndexError::Join(e.to_string()))?;
-            entries
-                .into_iter()
-                .filter(|e| !seen.contains(&e.seq))
-                .collect()
-        };
+        let fresh: Vec<_> = entries
+            .into_iter()
+            .filter(|e| !applied.contains(&e.seq))
+            .collect();
         let Some(head) = fresh.iter().map(|e| e.seq).max() else {
             return Ok(0);
         };
@@ -410,20 +393,11 @@ impl Indexer {
             }
         }
         let new_head = head.max(position);
-        let mut applied = self
-            .seen
-            .lock()
-            .map_err(|e| IndexError::Join(e.to_string()))?
-            .clone();
         applied.extend(fresh.iter().map(|e| e.seq));
         applied.retain(|seq| *seq > new_head - LOOKBACK);
         let committing = index.clone();
         let at = position_at(new_head, &applied);
         blocking(move || committing.commit_at(at)).await?;
-        *self
-            .seen
-            .lock()
-            .map_err(|e| IndexError::Join(e.to_string()))? = applied;
         Ok(fresh.len())
     }
 }

@@ -412,22 +412,28 @@ impl Store {
     /// Records an authorisation that was voided at once (it lost a race to another payment of the
     /// order), so that the provider's webhooks about it find it.
     pub async fn record_voided_payment(&self, new: &NewPayment) -> StoreResult<()> {
-        let now = Timestamp::now().to_stored();
-        sqlx::query(
-            "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'voided', $5, $6, $7, $8, $8) ON CONFLICT (provider, provider_ref) DO NOTHING",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(new.order_id.to_string())
-        .bind(new.provider.clone())
-        .bind(new.provider_ref.clone())
-        .bind(new.amount_minor)
-        .bind(new.currency.code())
-        .bind(new.failure.clone())
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let new = new.clone();
+        // Through the writer like every write (on SQLite, not from a reader connection).
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'voided', $5, $6, $7, $8, $8) ON CONFLICT (provider, provider_ref) DO NOTHING",
+                )
+                .bind(Uuid::now_v7().to_string())
+                .bind(new.order_id.to_string())
+                .bind(new.provider.clone())
+                .bind(new.provider_ref.clone())
+                .bind(new.amount_minor)
+                .bind(new.currency.code())
+                .bind(new.failure.clone())
+                .bind(Timestamp::now().to_stored())
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Captures an authorised payment of `order_id`: the payment becomes captured and the order
