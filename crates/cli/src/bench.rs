@@ -225,7 +225,10 @@ pub async fn run(args: CheckoutBenchArgs) -> anyhow::Result<()> {
         data_dir: data_dir.clone(),
         database_url: args.database_url.clone(),
         // PostgreSQL: a connection per two clients (SQLite keeps its default, see the config).
-        database_max_connections: args.database_url.as_ref().map(|_| 32),
+        database_max_connections: args
+            .database_url
+            .as_ref()
+            .and(std::num::NonZeroU32::new(32)),
         ..Config::default()
     };
     let server = Server::build(config).await?;

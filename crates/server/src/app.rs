@@ -16,6 +16,7 @@ use pavilion_store::sessions::DatabaseSessionStore;
 use pavilion_store::{Store, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -69,7 +70,9 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
         16
     };
     let options = StoreOptions {
-        max_connections: config.database_max_connections.unwrap_or(default_size),
+        max_connections: config
+            .database_max_connections
+            .map_or(default_size, NonZeroU32::get),
         ..StoreOptions::default()
     };
     Ok(Store::connect(&url, &options).await?)

@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +24,7 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Connection pool size; unset means twice the cores for SQLite (its reads run on this
     /// machine's CPUs, so more connections only add thread switches) and 16 for PostgreSQL.
-    pub database_max_connections: Option<u32>,
+    pub database_max_connections: Option<NonZeroU32>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Set when served over HTTPS, so session cookies are only sent over it.
@@ -205,6 +206,30 @@ mod tests {
             assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
             assert_eq!(c.sign_in.window_minutes, 5);
             assert_eq!(c.database_url(), "postgres://u@h/db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_pool_size_is_set_by_the_environment_and_never_zero() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Config::load(None)
+                    .map_err(|e| e.to_string())?
+                    .database_max_connections,
+                None
+            );
+            jail.set_env("PAVILION_DATABASE_MAX_CONNECTIONS", "4");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.database_max_connections, NonZeroU32::new(4));
+            jail.set_env("PAVILION_DATABASE_MAX_CONNECTIONS", "0");
+            let err = Config::load(None).unwrap_err();
+            assert!(
+                err.to_string()
+                    .to_lowercase()
+                    .contains("database_max_connections"),
+                "{err}"
+            );
             Ok(())
         });
     }
