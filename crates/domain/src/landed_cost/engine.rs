@@ -8,6 +8,7 @@ use crate::{Currency, Money};
 
 use super::consumption_tax;
 use super::error::QuoteError;
+use super::exact;
 use super::explanation::{Explanation, Step};
 use super::freight::{compute_freight, insurance_amount};
 use super::fx::Fx;
@@ -476,20 +477,18 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     for ((i, line), entries) in input.lines.iter().enumerate().zip(&entries) {
         let g = goods.get(i).copied().unwrap_or_default();
         // Freight and insurance pro rata by goods value, at full precision: g × (goods + freight
-        // + insurance) / goods in one division. Where g × that total would leave a Decimal's
-        // range (or there are no goods), by the ratio, which is ≤ 1.
-        let cif = match g.checked_mul(order.goods_freight_insurance) {
-            Some(product) if !goods_total.is_zero() => product.checked_div(goods_total),
-            _ => None,
-        }
-        .unwrap_or_else(|| {
-            let ratio = if goods_total.is_zero() {
-                Decimal::ONE / count
-            } else {
-                g / goods_total
-            };
-            g + freight_tax * ratio + insurance_tax * ratio
-        });
+        // + insurance) / goods in one division, the product kept exact (see [`exact`]). Where
+        // the quotient would leave a Decimal's range (or there are no goods), by the ratio,
+        // which is ≤ 1.
+        let cif =
+            exact::mul_div(g, order.goods_freight_insurance, goods_total).unwrap_or_else(|| {
+                let ratio = if goods_total.is_zero() {
+                    Decimal::ONE / count
+                } else {
+                    g / goods_total
+                };
+                g + freight_tax * ratio + insurance_tax * ratio
+            });
         let cv = match j.customs_value {
             CustomsValueBasis::Cif => cif,
             CustomsValueBasis::Fob => g,

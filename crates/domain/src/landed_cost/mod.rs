@@ -8,6 +8,7 @@
 mod consumption_tax;
 mod engine;
 mod error;
+mod exact;
 mod explanation;
 mod freight;
 mod fx;
