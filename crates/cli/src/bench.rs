@@ -212,6 +212,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn run(args: CheckoutBenchArgs) -> anyhow::Result<()> {
+    // Logs cost time the benchmark measures: only when asked for (e.g. `sqlx::query=debug`
+    // to count a checkout's statements).
+    if std::env::var_os("RUST_LOG").is_some() {
+        pavilion_server::observability::init_tracing(pavilion_server::config::LogFormat::Text);
+    }
     let temp;
     let data_dir = match &args.data_dir {
         Some(d) => d.clone(),

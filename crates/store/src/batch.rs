@@ -54,24 +54,38 @@ async fn run_batch(store: &Store, batch: Vec<Queued>) {
             return;
         }
     };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for q in batch {
-        let outcome = match sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
-            Err(e) => Err(StoreError::from(e)),
-            Ok(_) => {
-                let result = (q.job)(&mut tx).await;
-                let end = if result.is_ok() {
-                    "RELEASE SAVEPOINT job"
-                } else {
-                    "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
-                };
-                match sqlx::raw_sql(end).execute(&mut *tx).await {
-                    Ok(_) => result,
-                    Err(e) => Err(StoreError::from(e)),
-                }
-            }
+    // Each job's savepoint is released and the next one opened in one call (each call is a
+    // round trip to the connection's thread); the last is released by the commit.
+    let mut outcomes: Vec<(oneshot::Sender<StoreResult<Boxed>>, StoreResult<Boxed>)> =
+        Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter();
+    while let Some(q) = batch.next() {
+        let between = match outcomes.last() {
+            None => "SAVEPOINT job",
+            Some((_, Ok(_))) => "RELEASE SAVEPOINT job; SAVEPOINT job",
+            Some((_, Err(_))) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job; SAVEPOINT job",
         };
-        outcomes.push((q.reply, outcome));
+        if let Err(e) = sqlx::raw_sql(between).execute(&mut *tx).await {
+            // The transaction's state is unknown: nothing of this batch is kept.
+            let detail = format!("the batch's transaction failed: {e}");
+            fail_all(outcomes.into_iter().map(|(reply, _)| reply), &detail);
+            fail_all(
+                std::iter::once(q.reply).chain(batch.map(|q| q.reply)),
+                &detail,
+            );
+            return;
+        }
+        let result = (q.job)(&mut tx).await;
+        outcomes.push((q.reply, result));
+    }
+    if let Some((_, Err(_))) = outcomes.last()
+        && let Err(e) = sqlx::raw_sql("ROLLBACK TO SAVEPOINT job")
+            .execute(&mut *tx)
+            .await
+    {
+        let detail = format!("the batch's transaction failed: {e}");
+        fail_all(outcomes.into_iter().map(|(reply, _)| reply), &detail);
+        return;
     }
     match tx.commit().await {
         Ok(()) => {
@@ -90,6 +104,12 @@ async fn run_batch(store: &Store, batch: Vec<Queued>) {
                 });
             }
         }
+    }
+}
+
+fn fail_all(replies: impl Iterator<Item = oneshot::Sender<StoreResult<Boxed>>>, detail: &str) {
+    for reply in replies {
+        let _ = reply.send(Err(StoreError::Unavailable(detail.to_owned())));
     }
 }
 

@@ -1014,18 +1014,21 @@ fn huge_values_are_refused_not_overflowed() {
 fn a_customs_value_exactly_on_a_half_fen_rounds_up_whatever_the_rates_digits() {
     // Goods 1.00 EUR and freight 1.00 USD at rates whose digits cancel: goods + freight is
     // exactly 15.005 CNY, while g × (goods + freight) has more than 28 digits.
-    let mut input = cn(vec![line(
-        "0901.21",
-        "RW",
-        "1",
-        Unit::Piece,
-        "1.00",
-        "EUR",
-    )]);
+    let mut input = cn(vec![line("0901.21", "RW", "1", Unit::Piece, "1.00", "EUR")]);
     input.freight = Some(money("1.00", "USD"));
     input.rates = vec![
-        ExchangeRate::new(Currency::EUR, Currency::CNY, d("7.912345678901234567905961")).unwrap(),
-        ExchangeRate::new(Currency::USD, Currency::CNY, d("7.092654321098765432094039")).unwrap(),
+        ExchangeRate::new(
+            Currency::EUR,
+            Currency::CNY,
+            d("7.912345678901234567905961"),
+        )
+        .unwrap(),
+        ExchangeRate::new(
+            Currency::USD,
+            Currency::CNY,
+            d("7.092654321098765432094039"),
+        )
+        .unwrap(),
     ];
     let quote = q(&input);
     assert_eq!(amount(quote.lines[0].customs_value.amount), "15.01");

@@ -47,3 +47,47 @@ on_both_backends! {
         assert_eq!(packs.iter().map(|p| p.pack.as_str()).collect::<Vec<_>>(), ["cn", "eu"]);
     }
 }
+
+on_both_backends! {
+    /// Jobs written together share a transaction, but a failing job undoes only its own writes,
+    /// wherever it falls in a batch (first, between others, or last).
+    async fn a_failing_write_job_undoes_only_itself(fx: StoreFixture) {
+        sqlx::raw_sql("CREATE TABLE batch_probe (n BIGINT PRIMARY KEY)")
+            .execute(fx.store.pool())
+            .await
+            .unwrap();
+        let jobs = (0..90_i64).map(|n| {
+            let store = fx.store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO batch_probe (n) VALUES ($1)")
+                                .bind(n)
+                                .execute(&mut **tx)
+                                .await?;
+                            if n % 3 == 0 {
+                                return Err(StoreError::Unavailable(format!("job {n} fails")));
+                            }
+                            Ok(n)
+                        })
+                    })
+                    .await
+            })
+        });
+        let mut kept = Vec::new();
+        for (n, job) in jobs.collect::<Vec<_>>().into_iter().enumerate() {
+            match job.await.unwrap() {
+                Ok(v) => kept.push(v),
+                Err(e) => assert_eq!(e.to_string(), StoreError::Unavailable(format!("job {n} fails")).to_string()),
+            }
+        }
+        let expected: Vec<i64> = (0..90).filter(|n| n % 3 != 0).collect();
+        assert_eq!(kept, expected);
+        let stored: Vec<(i64,)> = sqlx::query_as("SELECT n FROM batch_probe ORDER BY n")
+            .fetch_all(fx.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored.into_iter().map(|(n,)| n).collect::<Vec<_>>(), expected);
+    }
+}
