@@ -309,23 +309,19 @@ async fn count_against_limit(
     tx: &mut Transaction<'static, Any>,
     charge: &PersonCharge,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO person_limits (person_hash, year, currency, used_minor, limit_minor) VALUES ($1, $2, $3, 0, $4) \
-         ON CONFLICT (person_hash, year) DO NOTHING",
+    // One statement: the person's first order of the year inserts the row, a later one adds to
+    // it; either only within the limit (the insert's own check is the `WHERE` of the select).
+    let counted = sqlx::query(
+        "INSERT INTO person_limits (person_hash, year, currency, used_minor, limit_minor) \
+         SELECT $1, $2, $3, $4, $5 WHERE $4 <= $5 \
+         ON CONFLICT (person_hash, year) DO UPDATE SET used_minor = person_limits.used_minor + excluded.used_minor \
+         WHERE person_limits.used_minor + excluded.used_minor <= person_limits.limit_minor",
     )
     .bind(charge.hash.clone())
     .bind(i64::from(charge.year))
     .bind(charge.currency.code())
-    .bind(charge.limit_minor)
-    .execute(&mut **tx)
-    .await?;
-    let counted = sqlx::query(
-        "UPDATE person_limits SET used_minor = used_minor + $1 \
-         WHERE person_hash = $2 AND year = $3 AND used_minor + $1 <= limit_minor",
-    )
     .bind(charge.amount_minor)
-    .bind(charge.hash.clone())
-    .bind(i64::from(charge.year))
+    .bind(charge.limit_minor)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -435,7 +431,7 @@ pub(crate) async fn place_in(
     .bind(new.person.as_ref().map(|p| i64::from(p.year)))
     .bind(new.person.as_ref().map(|p| p.amount_minor))
     .bind(new.expires_at.to_stored())
-    .bind(now)
+    .bind(now.clone())
     .execute(&mut **tx)
     .await?;
     for (i, l) in new.lines.iter().enumerate() {
@@ -467,12 +463,66 @@ pub(crate) async fn place_in(
         None,
     )
     .await?;
-    let order = order_in(tx, id).await?;
+    let order = placed_order(new, &now)?;
     if let Some(claim) = claim {
         let body = serde_json::to_string(&order).map_err(bad)?;
         idempotency::record(tx, claim, 201, &body).await?;
     }
     Ok(Placed::New(Box::new(order)))
+}
+
+/// The order just written from `new` at `now`, as [`order_in`] would read it back (timestamps
+/// go through their stored form, so both agree to the digit).
+fn placed_order(new: &NewOrder, now: &str) -> StoreResult<Order> {
+    let m = |minor: i64| Money::from_minor(minor, new.currency);
+    let stored = |text: &str| Timestamp::from_stored(text).map_err(bad);
+    let created_at = stored(now)?;
+    Ok(Order {
+        id: new.id,
+        cart_id: new.cart_id,
+        quote_id: new.quote_id,
+        buyer_user_id: new.buyer_user_id,
+        token_hash: new.token_hash.clone(),
+        buyer_name: new.buyer_name.clone(),
+        buyer_email: new.buyer_email.clone(),
+        ship_to: new.ship_to.clone(),
+        destination: new.destination,
+        currency: new.currency,
+        status: OrderStatus::PendingPayment,
+        regime: new.regime.clone(),
+        goods: m(new.goods_minor),
+        shipping: m(new.shipping_minor),
+        tax: m(new.tax_minor),
+        total: m(new.total_minor),
+        captured: m(0),
+        refunded: m(0),
+        person_last4: new.person.as_ref().map(|p| p.last4.clone()),
+        lines: new
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(OrderLine {
+                    line_no: u32::try_from(i + 1).map_err(bad)?,
+                    product_id: l.product_id,
+                    seller_id: l.seller_id,
+                    variant_sku: l.variant_sku.clone().filter(|sku| !sku.is_empty()),
+                    departure_date: l.departure_date,
+                    quantity: l.quantity,
+                    title: l.title.clone(),
+                    hs: l.hs.clone(),
+                    unit_price: m(l.unit_price_minor),
+                    amount: m(l.amount_minor),
+                    tax: m(l.tax_minor),
+                    refunded: m(0),
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        expires_at: stored(&new.expires_at.to_stored())?,
+        version: 1,
+        created_at,
+        updated_at: created_at,
+    })
 }
 
 /// Gives back what an order holds: its stock and seats, and its count against the person's limit.
@@ -515,23 +565,39 @@ pub(crate) async fn transition(
         .map_err(|e| StoreError::InvalidState {
             detail: e.to_string(),
         })?;
+    transition_from(tx, order.id, order.status, to, note, actor).await
+}
+
+/// Moves the order `id` from `from` to `to` if it is still `from` (the caller knows the state it
+/// expects without reading the order); otherwise says what the order is.
+pub(crate) async fn transition_from(
+    tx: &mut Transaction<'static, Any>,
+    id: Uuid,
+    from: OrderStatus,
+    to: OrderStatus,
+    note: &str,
+    actor: Option<&str>,
+) -> StoreResult<()> {
     let moved = sqlx::query(
         "UPDATE orders SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND status = $4",
     )
     .bind(to.as_str())
     .bind(Timestamp::now().to_stored())
-    .bind(order.id.to_string())
-    .bind(order.status.as_str())
+    .bind(id.to_string())
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();
     if moved != 1 {
-        let current = order_in(tx, order.id).await?.status;
+        let current = order_in(tx, id).await?.status;
         return Err(StoreError::InvalidState {
-            detail: format!("the order is {current}; it cannot become {to}"),
+            detail: match current.transition(to) {
+                Err(illegal) => illegal.to_string(),
+                Ok(_) => format!("the order is {current}; it cannot become {to}"),
+            },
         });
     }
-    record_event(tx, order.id, Some(order.status), to, note, actor).await
+    record_event(tx, id, Some(from), to, note, actor).await
 }
 
 impl Store {

@@ -12,7 +12,7 @@
 //! it once.
 
 use super::idempotency::{self, IdempotencyClaim, Replay};
-use super::orders::{Order, order_in, release, transition};
+use super::orders::{Order, order_in, release, transition, transition_from};
 use crate::values::{money, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
@@ -227,6 +227,22 @@ async fn payment_from(tx: &mut Transaction<'static, Any>, r: PaymentRow) -> Stor
     .bind(r.id.clone())
     .fetch_all(&mut **tx)
     .await?;
+    let mut payment = payment_of_row(r)?;
+    payment.webhooks = events
+        .into_iter()
+        .map(|(id, kind, at)| {
+            Ok(PaymentEvent {
+                id,
+                kind,
+                received_at: ts(&at)?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(payment)
+}
+
+/// The payment's own row, without its webhook events (for work that does not show them).
+fn payment_of_row(r: PaymentRow) -> StoreResult<Payment> {
     Ok(Payment {
         id: uuid(T, &r.id)?,
         order_id: uuid(T, &r.order_id)?,
@@ -237,16 +253,7 @@ async fn payment_from(tx: &mut Transaction<'static, Any>, r: PaymentRow) -> Stor
         captured: money(T, r.captured_minor, &r.currency)?,
         refunded: money(T, r.refunded_minor, &r.currency)?,
         failure: r.failure,
-        webhooks: events
-            .into_iter()
-            .map(|(id, kind, at)| {
-                Ok(PaymentEvent {
-                    id,
-                    kind,
-                    received_at: ts(&at)?,
-                })
-            })
-            .collect::<StoreResult<_>>()?,
+        webhooks: Vec::new(),
         created_at: ts(&r.created_at)?,
         updated_at: ts(&r.updated_at)?,
     })
@@ -281,18 +288,20 @@ async fn captured_payment_of(
 }
 
 /// Marks a captured payment (and its order) paid: the conditional updates refuse a second capture.
+/// Returns the payment as captured (its `updated_at` as stored).
 async fn capture_in(
     tx: &mut Transaction<'static, Any>,
     payment: &Payment,
     note: &str,
     actor: Option<&str>,
-) -> StoreResult<()> {
+) -> StoreResult<Payment> {
     let amount = payment.amount.to_minor().map_err(bad)?;
+    let now = Timestamp::now().to_stored();
     let captured = sqlx::query(
         "UPDATE payments SET status = 'captured', captured_minor = $1, updated_at = $2 WHERE id = $3 AND status = 'authorised'",
     )
     .bind(amount)
-    .bind(Timestamp::now().to_stored())
+    .bind(now.clone())
     .bind(payment.id.to_string())
     .execute(&mut **tx)
     .await?
@@ -310,12 +319,27 @@ async fn capture_in(
         "UPDATE orders SET captured_minor = captured_minor + $1, updated_at = $2 WHERE id = $3",
     )
     .bind(amount)
-    .bind(Timestamp::now().to_stored())
+    .bind(now.clone())
     .bind(payment.order_id.to_string())
     .execute(&mut **tx)
     .await?;
-    let order = order_in(tx, payment.order_id).await?;
-    transition(tx, &order, OrderStatus::Paid, note, actor).await
+    // An authorised payment's order is authorised (both move in one transaction), unless it
+    // was cancelled meanwhile, which the conditional transition refuses.
+    transition_from(
+        tx,
+        payment.order_id,
+        OrderStatus::Authorised,
+        OrderStatus::Paid,
+        note,
+        actor,
+    )
+    .await?;
+    Ok(Payment {
+        status: PaymentStatus::Captured,
+        captured: payment.amount,
+        updated_at: ts(&now)?,
+        ..payment.clone()
+    })
 }
 
 async fn sent_refund(
@@ -374,10 +398,11 @@ async fn authorisation_in(
         Err(e) => return Err(e.into()),
     }
     if new.status == PaymentStatus::Authorised {
-        let order = order_in(tx, new.order_id).await?;
-        transition(
+        // Only an order pending payment takes a payment; the conditional transition checks it.
+        transition_from(
             tx,
-            &order,
+            new.order_id,
+            OrderStatus::PendingPayment,
             OrderStatus::Authorised,
             &format!("payment authorised by {}", new.provider),
             None,
@@ -459,8 +484,7 @@ impl Store {
                 if payment.order_id != order_id {
                     return Err(StoreError::NotFound { entity: "payment" });
                 }
-                capture_in(tx, &payment, "payment captured", actor).await?;
-                let payment = payment_in(tx, payment_id).await?;
+                let payment = capture_in(tx, &payment, "payment captured", actor).await?;
                 if let Some(claim) = claim {
                     let (status, body) = render(&payment);
                     idempotency::record(tx, claim, status, &body).await?;
@@ -752,15 +776,16 @@ impl Store {
                     provider_ref.as_str(),
                     kind.as_str(),
                 );
-        let id: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2")
+        let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE provider = $1 AND provider_ref = $2");
+        let row: Option<PaymentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(provider.to_owned())
                 .bind(provider_ref.to_owned())
                 .fetch_optional(&mut **tx)
                 .await?;
-        let Some((id,)) = id else {
+        let Some(row) = row else {
             return Err(StoreError::NotFound { entity: "payment" });
         };
+        let id = row.id.clone();
         let inserted = sqlx::query(
             "INSERT INTO payment_events (provider, event_id, payment_id, kind, received_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (provider, event_id) DO NOTHING",
@@ -776,7 +801,7 @@ impl Store {
         if inserted != 1 {
             return Ok(Applied::AlreadyApplied);
         }
-        let payment = payment_in(tx, uuid(T, &id)?).await?;
+        let payment = payment_of_row(row)?;
         let mut applied = Applied::Applied;
         if kind == "payment.captured" && payment.status != PaymentStatus::Captured {
             let order = order_in(tx, payment.order_id).await?;
