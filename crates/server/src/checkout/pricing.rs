@@ -143,16 +143,30 @@ pub fn resolve(index: usize, line: &CartLine, product: &Product) -> ApiResult<Pr
     Ok(priced)
 }
 
-/// The cart's lines with their products, in cart order.
-pub async fn lines_of(state: &AppState, cart: &Cart) -> ApiResult<Vec<PricedLine>> {
-    let ids: Vec<_> = cart.lines.iter().map(|l| l.product_id).collect();
-    let products: HashMap<_, _> = state
-        .store
-        .products_by_ids(&ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
+/// The cart's lines with their products, in cart order; `known` are products the caller has
+/// just read (not read again).
+pub async fn lines_of(
+    state: &AppState,
+    cart: &Cart,
+    known: Option<Product>,
+) -> ApiResult<Vec<PricedLine>> {
+    let mut products: HashMap<_, _> = known.into_iter().map(|p| (p.id, p)).collect();
+    let ids: Vec<_> = cart
+        .lines
+        .iter()
+        .map(|l| l.product_id)
+        .filter(|id| !products.contains_key(id))
         .collect();
+    if !ids.is_empty() {
+        products.extend(
+            state
+                .store
+                .products_by_ids(&ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p)),
+        );
+    }
     cart.lines
         .iter()
         .enumerate()

@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use pavilion_domain::catalogue::ProductKind;
 use pavilion_domain::{Country, Currency, Money};
 use pavilion_store::Timestamp;
+use pavilion_store::catalogue::Product;
 use pavilion_store::checkout::carts::{Cart, CartLine};
 use pavilion_store::quotes::StoredQuote;
 use serde::{Deserialize, Serialize};
@@ -117,9 +118,14 @@ pub async fn held_cart(state: &AppState, id: Uuid, holder: &Holder<CartToken>) -
     Ok(cart)
 }
 
-/// Prices the cart and stores the quote of its goods.
-pub async fn view(state: &AppState, cart: Cart, caller: Option<&Caller>) -> ApiResult<CartView> {
-    let lines = pricing::lines_of(state, &cart).await?;
+/// Prices the cart and stores the quote of its goods (`known`: a product just read).
+pub async fn view(
+    state: &AppState,
+    cart: Cart,
+    caller: Option<&Caller>,
+    known: Option<Product>,
+) -> ApiResult<CartView> {
+    let lines = pricing::lines_of(state, &cart, known).await?;
     let today = today();
     let (seats, goods): (Vec<&PricedLine>, Vec<&PricedLine>) =
         lines.iter().partition(|l| l.is_seat());
@@ -220,7 +226,7 @@ pub async fn create_cart(
             new.currency,
         )
         .await?;
-    let mut view = view(&state, cart, caller.as_ref()).await?;
+    let mut view = view(&state, cart, caller.as_ref(), None).await?;
     view.token = Some(token);
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -238,7 +244,7 @@ pub async fn get_cart(
 ) -> ApiResult<axum::Json<CartView>> {
     let cart = held_cart(&state, id, &holder).await?;
     Ok(axum::Json(
-        view(&state, cart, holder.caller.as_ref()).await?,
+        view(&state, cart, holder.caller.as_ref(), None).await?,
     ))
 }
 
@@ -266,6 +272,7 @@ pub async fn set_line(
     if line.quantity > 9999 {
         return Err(ApiError::invalid("quantity", "at most 9999 per line"));
     }
+    let mut known = None;
     if line.quantity > 0 {
         let product = match state.store.product(line.product_id).await {
             Err(pavilion_store::StoreError::NotFound { .. }) => {
@@ -302,9 +309,12 @@ pub async fn set_line(
                 ));
             }
         }
+        known = Some(priced.product);
     }
-    let cart = state.store.set_cart_line(id, &line).await?;
-    Ok(axum::Json(view(&state, cart, caller.as_ref()).await?))
+    let cart = state.store.set_cart_line(&cart, &line).await?;
+    Ok(axum::Json(
+        view(&state, cart, caller.as_ref(), known).await?,
+    ))
 }
 
 /// A line's problem, named by the request's own field rather than the cart's line index.

@@ -323,7 +323,7 @@ pub async fn place_order(
         ));
     }
     check_buyer(&req.buyer, cart.destination)?;
-    let lines = pricing::lines_of(&state, &cart).await?;
+    let lines = pricing::lines_of(&state, &cart, None).await?;
     if lines.is_empty() {
         return Err(ApiError::invalid("cart_id", "the cart is empty"));
     }

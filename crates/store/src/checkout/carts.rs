@@ -124,28 +124,56 @@ impl Store {
         })
     }
 
-    /// Sets a line's quantity (0 removes it). A checked-out cart no longer changes.
-    pub async fn set_cart_line(&self, cart_id: Uuid, line: &CartLine) -> StoreResult<Cart> {
-        let line = line.clone();
-        self.write(move |tx| Box::pin(async move { set_line_in(tx, cart_id, &line).await }))
+    /// Sets a line's quantity (0 removes it) in `cart` as the caller read it, and returns the
+    /// cart after the change. A checked-out cart no longer changes.
+    pub async fn set_cart_line(&self, cart: &Cart, line: &CartLine) -> StoreResult<Cart> {
+        let (cart_id, version, line_owned) = (cart.id, cart.version, line.clone());
+        let unchanged = self
+            .write(move |tx| {
+                Box::pin(async move { set_line_in(tx, cart_id, version, &line_owned).await })
+            })
             .await?;
-        self.cart(cart_id).await
+        if !unchanged {
+            // Someone else changed the cart since the caller read it: read what it is now.
+            return self.cart(cart_id).await;
+        }
+        let mut after = cart.clone();
+        after.version += 1;
+        let same = |l: &CartLine| {
+            l.product_id == line.product_id
+                && l.variant_sku == line.variant_sku
+                && l.departure_date == line.departure_date
+        };
+        match after.lines.iter().position(same) {
+            Some(i) if line.quantity == 0 => {
+                after.lines.remove(i);
+            }
+            Some(i) => after.lines[i].quantity = line.quantity,
+            // Lines are listed in the order they were added.
+            None if line.quantity > 0 => after.lines.push(line.clone()),
+            None => {}
+        }
+        Ok(after)
     }
 }
 
+/// Returns whether the cart was still at `version` (so that the caller knows the cart after
+/// the change without reading it again).
 async fn set_line_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     cart_id: Uuid,
+    version: i64,
     line: &CartLine,
-) -> StoreResult<()> {
-    let bumped = sqlx::query(
-        "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL",
+) -> StoreResult<bool> {
+    let bumped: Option<(i64,)> = sqlx::query_as(
+        "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL \
+         RETURNING version",
     )
     .bind(Timestamp::now().to_stored())
     .bind(cart_id.to_string())
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if bumped.rows_affected() != 1 {
+    let Some((bumped_to,)) = bumped else {
         let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM carts WHERE id = $1")
             .bind(cart_id.to_string())
             .fetch_optional(&mut **tx)
@@ -156,7 +184,7 @@ async fn set_line_in(
                 detail: "the cart is checked out; start a new one".into(),
             },
         });
-    }
+    };
     let sku = line.variant_sku.clone().unwrap_or_default();
     let date = line.departure_date.map(date_text).unwrap_or_default();
     if line.quantity == 0 {
@@ -191,5 +219,5 @@ async fn set_line_in(
             _ => StoreError::Database(e),
         })?;
     }
-    Ok(())
+    Ok(bumped_to == version + 1)
 }

@@ -211,3 +211,27 @@ on_both_backends! {
         assert_eq!(fx.store.expire_orders(later, 100).await.unwrap(), 0);
     }
 }
+
+on_both_backends! {
+    /// A line set on the cart as read gives the cart as stored; on a cart someone changed
+    /// since, it gives the cart as it is now, both changes included.
+    async fn a_cart_line_set_on_a_stale_cart_answers_the_cart_as_stored(fx: StoreFixture) {
+        use pavilion_store::checkout::carts::CartLine;
+        let (first, _) = product_with_stock(&fx.store, 10).await;
+        let (second, _) = product_with_stock(&fx.store, 10).await;
+        let line = |product_id, quantity| CartLine { product_id, variant_sku: None, departure_date: None, quantity };
+        let cart = fx.store.create_cart(None, "hash", "CN".parse().unwrap(), Currency::CNY).await.unwrap();
+        let after = fx.store.set_cart_line(&cart, &line(first, 2)).await.unwrap();
+        assert_eq!(after, fx.store.cart(cart.id).await.unwrap());
+        let after = fx.store.set_cart_line(&after, &line(first, 3)).await.unwrap();
+        assert_eq!(after, fx.store.cart(cart.id).await.unwrap());
+        // `cart` is stale now: it does not have the first line.
+        let stale = fx.store.set_cart_line(&cart, &line(second, 1)).await.unwrap();
+        let stored = fx.store.cart(cart.id).await.unwrap();
+        assert_eq!(stale, stored);
+        assert_eq!(stored.lines.iter().map(|l| (l.product_id, l.quantity)).collect::<Vec<_>>(), vec![(first, 3), (second, 1)]);
+        let removed = fx.store.set_cart_line(&stored, &line(first, 0)).await.unwrap();
+        assert_eq!(removed, fx.store.cart(cart.id).await.unwrap());
+        assert_eq!(removed.lines.len(), 1);
+    }
+}
