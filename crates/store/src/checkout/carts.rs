@@ -35,7 +35,19 @@ pub struct Cart {
 }
 
 /// owner, token hash, destination, currency, checked out at, version
-type CartRow = (Option<String>, String, String, String, Option<String>, i64);
+/// A cart's row joined with one of its lines (absent for a cart without lines).
+type CartLineRow = (
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -81,23 +93,28 @@ impl Store {
         .await
     }
 
+    /// The cart and its lines, in one statement (the cart's columns repeat on each line).
     pub async fn cart(&self, id: Uuid) -> StoreResult<Cart> {
-        let row: Option<CartRow> = sqlx::query_as(
-            "SELECT owner_user_id, token_hash, destination, currency, checked_out_at, version \
-                 FROM carts WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        let (owner, token_hash, destination, currency, checked_out, version) =
-            row.ok_or(StoreError::NotFound { entity: "cart" })?;
-        let lines: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT product_id, variant_sku, departure_date, quantity FROM cart_lines \
-             WHERE cart_id = $1 ORDER BY added_at, product_id, variant_sku, departure_date",
+        let rows: Vec<CartLineRow> = sqlx::query_as(
+            "SELECT c.owner_user_id, c.token_hash, c.destination, c.currency, c.checked_out_at, c.version, \
+                    l.product_id, l.variant_sku, l.departure_date, l.quantity \
+             FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id \
+             WHERE c.id = $1 \
+             ORDER BY l.added_at, l.product_id, l.variant_sku, l.departure_date",
         )
         .bind(id.to_string())
         .fetch_all(self.pool())
         .await?;
+        let (owner, token_hash, destination, currency, checked_out, version, ..) = rows
+            .first()
+            .cloned()
+            .ok_or(StoreError::NotFound { entity: "cart" })?;
+        let lines: Vec<(String, String, String, i64)> = rows
+            .into_iter()
+            .filter_map(|(.., product, sku, date, quantity)| {
+                Some((product?, sku?, date?, quantity?))
+            })
+            .collect();
         Ok(Cart {
             id,
             owner_user_id: owner.map(|o| uuid(T, &o)).transpose()?,

@@ -9,7 +9,7 @@ use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_domain::{Country, Currency, Money};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 use time::Date;
 use uuid::Uuid;
 
@@ -176,24 +176,58 @@ struct LineRow {
     hs: String,
     unit_price_minor: i64,
     amount_minor: i64,
+    #[sqlx(rename = "line_tax_minor")]
     tax_minor: i64,
+    #[sqlx(rename = "line_refunded_minor")]
     refunded_minor: i64,
 }
 
-pub(crate) async fn order_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Order> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
-    let r: OrderRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+/// An order with its lines in one statement: the order's columns repeat on each line, and the
+/// lines' columns that share a name with the order's are renamed.
+fn order_query() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let order = COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {order}, l.line_no, l.product_id, l.seller_id, l.variant_sku, l.departure_date, l.quantity, \
+             l.title, l.hs, l.unit_price_minor, l.amount_minor, l.tax_minor AS line_tax_minor, \
+             l.refunded_minor AS line_refunded_minor \
+             FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id = $1 ORDER BY l.line_no"
+        )
+    });
+    &SQL
+}
+
+/// The order `id`, read in one statement (no transaction needed for a consistent view).
+pub(crate) async fn read_order<'e, E>(executor: E, id: Uuid) -> StoreResult<Order>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(sqlx::AssertSqlSafe(order_query()))
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
+        .fetch_all(executor)
+        .await?;
+    let first = rows
+        .first()
         .ok_or(StoreError::NotFound { entity: "order" })?;
-    let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT line_no, product_id, seller_id, variant_sku, departure_date, quantity, title, hs, \
-         unit_price_minor, amount_minor, tax_minor, refunded_minor FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-    )
-    .bind(id.to_string())
-    .fetch_all(&mut **tx)
-    .await?;
+    let order = OrderRow::from_row(first)?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<i64>, _>("line_no")?.is_some() {
+            lines.push(LineRow::from_row(row)?);
+        }
+    }
+    order_of_rows(order, lines)
+}
+
+pub(crate) async fn order_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Order> {
+    read_order(&mut **tx, id).await
+}
+
+fn order_of_rows(r: OrderRow, lines: Vec<LineRow>) -> StoreResult<Order> {
     let m = |minor: i64| money(T, minor, &r.currency);
     Ok(Order {
         id: uuid(T, &r.id)?,
@@ -649,10 +683,7 @@ impl Store {
     }
 
     pub async fn order(&self, id: Uuid) -> StoreResult<Order> {
-        let mut tx = self.pool().begin().await?;
-        let order = order_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(order)
+        read_order(self.pool(), id).await
     }
 
     /// Cancels an order that has not shipped and gives its stock, seats and limit back. (A

@@ -18,7 +18,8 @@ use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_domain::{Currency, Money};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 use uuid::Uuid;
 
 const T: &str = "payments";
@@ -220,25 +221,42 @@ fn refund_of(r: RefundRow) -> StoreResult<Refund> {
     })
 }
 
-async fn payment_from(tx: &mut Transaction<'static, Any>, r: PaymentRow) -> StoreResult<Payment> {
-    let events: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT event_id, kind, received_at FROM payment_events WHERE payment_id = $1 ORDER BY received_at, event_id",
+/// Payments with their webhook events in one statement: a payment's columns repeat on each of
+/// its events (once, with no event, when it has none).
+fn payments_query(filter: &str) -> String {
+    let payment = PAYMENT_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {payment}, e.event_id, e.kind, e.received_at \
+         FROM payments p LEFT JOIN payment_events e ON e.payment_id = p.id WHERE {filter} \
+         ORDER BY p.created_at, p.id, e.received_at, e.event_id"
     )
-    .bind(r.id.clone())
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut payment = payment_of_row(r)?;
-    payment.webhooks = events
-        .into_iter()
-        .map(|(id, kind, at)| {
-            Ok(PaymentEvent {
-                id,
-                kind,
-                received_at: ts(&at)?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
-    Ok(payment)
+}
+
+/// The payments of `rows` (from [`payments_query`]), in their order.
+fn payments_of_rows(rows: &[AnyRow]) -> StoreResult<Vec<Payment>> {
+    let mut payments: Vec<Payment> = Vec::new();
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let same = payments.last().is_some_and(|p| p.id.to_string() == id);
+        if !same {
+            payments.push(payment_of_row(PaymentRow::from_row(row)?)?);
+        }
+        if let (Some(event), Some(payment)) = (
+            row.try_get::<Option<String>, _>("event_id")?,
+            payments.last_mut(),
+        ) {
+            payment.webhooks.push(PaymentEvent {
+                id: event,
+                kind: row.try_get("kind")?,
+                received_at: ts(&row.try_get::<String, _>("received_at")?)?,
+            });
+        }
+    }
+    Ok(payments)
 }
 
 /// The payment's own row, without its webhook events (for work that does not show them).
@@ -259,14 +277,24 @@ fn payment_of_row(r: PaymentRow) -> StoreResult<Payment> {
     })
 }
 
-async fn payment_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Payment> {
-    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
-    let row: PaymentRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+/// The payment `id` with its events, in one statement.
+async fn read_payment<'e, E>(executor: E, id: Uuid) -> StoreResult<Payment>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| payments_query("p.id = $1"));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound { entity: "payment" })?;
-    payment_from(tx, row).await
+        .fetch_all(executor)
+        .await?;
+    payments_of_rows(&rows)?
+        .pop()
+        .ok_or(StoreError::NotFound { entity: "payment" })
+}
+
+async fn payment_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Payment> {
+    read_payment(&mut **tx, id).await
 }
 
 /// The order's captured payment (the one refunds go against).
@@ -385,7 +413,7 @@ async fn authorisation_in(
         .bind(new.amount_minor)
         .bind(new.currency.code())
         .bind(new.failure.clone())
-        .bind(now)
+        .bind(now.clone())
         .execute(&mut **tx)
         .await;
     match inserted {
@@ -409,7 +437,23 @@ async fn authorisation_in(
         )
         .await?;
     }
-    let payment = payment_in(tx, id).await?;
+    // A payment just written has no webhook events yet: they reach it only once it exists.
+    let at = ts(&now)?;
+    let amount = Money::from_minor(new.amount_minor, new.currency);
+    let payment = Payment {
+        id,
+        order_id: new.order_id,
+        provider: new.provider.clone(),
+        provider_ref: new.provider_ref.clone(),
+        status: new.status,
+        amount,
+        captured: Money::zero(new.currency),
+        refunded: Money::zero(new.currency),
+        failure: new.failure.clone(),
+        webhooks: Vec::new(),
+        created_at: at,
+        updated_at: at,
+    };
     if let Some(claim) = claim {
         let (status, body) = render(&payment);
         idempotency::record(tx, claim, status, &body).await?;
@@ -711,10 +755,7 @@ impl Store {
     }
 
     pub async fn payment(&self, id: Uuid) -> StoreResult<Payment> {
-        let mut tx = self.pool().begin().await?;
-        let p = payment_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(p)
+        read_payment(self.pool(), id).await
     }
 
     /// An order's payments (every attempt, oldest first) and refunds.
@@ -723,17 +764,11 @@ impl Store {
         order_id: Uuid,
     ) -> StoreResult<(Vec<Payment>, Vec<Refund>)> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
-        );
-        let rows: Vec<PaymentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(payments_query("p.order_id = $1")))
             .bind(order_id.to_string())
             .fetch_all(&mut *tx)
             .await?;
-        let mut payments = Vec::with_capacity(rows.len());
-        for r in rows {
-            payments.push(payment_from(&mut tx, r).await?);
-        }
+        let payments = payments_of_rows(&rows)?;
         let sql = format!(
             "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id \
              WHERE r.order_id = $1 ORDER BY r.created_at, r.id"

@@ -40,6 +40,8 @@ async fn placed(store: &Store, product: Uuid, seller: Uuid) -> Order {
     else {
         panic!("a replay without a key")
     };
+    // The order answered is the order as stored (it is built from what was written).
+    assert_eq!(*order, store.order(order.id).await.unwrap());
     *order
 }
 
@@ -75,6 +77,7 @@ on_both_backends! {
         }
         assert_eq!((won, refused), (1, 3));
         let payment = payment.unwrap();
+        assert_eq!(payment, fx.store.payment(payment.id).await.unwrap());
         assert_eq!(fx.store.order(order.id).await.unwrap().status, OrderStatus::Authorised);
 
         let tasks: Vec<_> = (0..4)
@@ -87,7 +90,11 @@ on_both_backends! {
         let mut captured = 0;
         for t in tasks {
             match t.await.unwrap() {
-                Ok(Recorded::New(p)) => { captured += 1; assert_eq!(p.status, PaymentStatus::Captured); }
+                Ok(Recorded::New(p)) => {
+                    captured += 1;
+                    assert_eq!(p.status, PaymentStatus::Captured);
+                    assert_eq!(p, fx.store.payment(p.id).await.unwrap());
+                }
                 Err(StoreError::InvalidState { detail }) => assert!(detail.contains("captured"), "{detail}"),
                 other => panic!("unexpected {other:?}"),
             }
