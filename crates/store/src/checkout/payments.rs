@@ -1049,10 +1049,13 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
         let now = Timestamp::now().to_stored();
-        let inserted = sqlx::query(
+        // The row comes back only when this request inserted it; a retried one reads it.
+        let sql = format!(
             "INSERT INTO sandbox_payments (id, request_ref, merchant_ref, method, decline_reason, amount_minor, currency, status, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (request_ref) DO NOTHING",
-        )
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (request_ref) DO NOTHING \
+             RETURNING {SANDBOX_COLUMNS}"
+        );
+        let inserted: Option<SandboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(new.id.clone())
         .bind(new.request_ref.clone())
         .bind(new.merchant_ref.clone())
@@ -1062,20 +1065,19 @@ impl Store {
         .bind(new.currency.clone())
         .bind(new.status.clone())
         .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        let payment = sandbox_payment_in(tx, "request_ref", &new.request_ref)
-            .await?
-            .ok_or_else(|| bad("a sandbox payment vanished"))?;
-        if inserted == 1 {
-            let event = if payment.status == "authorised" {
-                "payment.authorised"
-            } else {
-                "payment.declined"
-            };
-            queue_webhook(tx, &payment, event, webhook_due, body).await?;
-        }
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(payment) = inserted.map(SandboxPayment::from) else {
+            return sandbox_payment_in(tx, "request_ref", &new.request_ref)
+                .await?
+                .ok_or_else(|| bad("a sandbox payment vanished"));
+        };
+        let event = if payment.status == "authorised" {
+            "payment.authorised"
+        } else {
+            "payment.declined"
+        };
+        queue_webhook(tx, &payment, event, webhook_due, body).await?;
         Ok(payment)
             })
         })
@@ -1097,22 +1099,26 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let (id, from, to) = (id.as_str(), from.as_str(), to.as_str());
-        let moved = sqlx::query(
+        let sql = format!(
             "UPDATE sandbox_payments SET status = $1, captured_minor = COALESCE($2, captured_minor), updated_at = $3 \
-             WHERE id = $4 AND status = $5 AND COALESCE($2, 0) <= amount_minor",
-        )
+             WHERE id = $4 AND status = $5 AND COALESCE($2, 0) <= amount_minor RETURNING {SANDBOX_COLUMNS}"
+        );
+        let moved: Option<SandboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(to.to_owned())
         .bind(captured_minor)
         .bind(Timestamp::now().to_stored())
         .bind(id.to_owned())
         .bind(from.to_owned())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        let Some(payment) = sandbox_payment_in(tx, "id", id).await? else {
-            return Ok(Err(SandboxRefusal::NotFound));
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (payment, moved) = match moved {
+            Some(row) => (SandboxPayment::from(row), true),
+            None => match sandbox_payment_in(tx, "id", id).await? {
+                Some(payment) => (payment, false),
+                None => return Ok(Err(SandboxRefusal::NotFound)),
+            },
         };
-        if moved == 1 {
+        if moved {
             let event = format!("payment.{to}");
             queue_webhook(tx, &payment, &event, webhook_due, body).await?;
         } else if payment.status != to
