@@ -121,11 +121,13 @@ impl Store {
     /// does not wait for the WAL flush — a quote lost in a machine crash is simply asked for again.
     pub async fn save_quotes(&self, quotes: Vec<StoredQuote>) -> StoreResult<Vec<StoredQuote>> {
         if self.backend() == crate::Backend::Sqlite {
-            return self
-                .write(move |tx| {
-                    Box::pin(async move { insert_quotes(tx, &quotes).await.map(|()| quotes) })
-                })
-                .await;
+            // Shared with the job, and the caller's alone again once the writer answered.
+            let quotes = std::sync::Arc::new(quotes);
+            self.write(quotes.clone(), |tx, quotes| {
+                Box::pin(insert_quotes(tx, quotes))
+            })
+            .await?;
+            return Ok(std::sync::Arc::try_unwrap(quotes).unwrap_or_else(|q| (*q).clone()));
         }
         let mut tx = self.begin_ephemeral().await?;
         insert_quotes(&mut tx, &quotes).await?;

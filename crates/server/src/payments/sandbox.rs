@@ -21,7 +21,9 @@ use crate::checkout::keys::{mac_hex, same};
 use crate::config::SandboxConfig;
 use axum::http::HeaderMap;
 use pavilion_domain::Money;
-use pavilion_store::checkout::payments::{NewSandboxPayment, SandboxPayment, SandboxRefusal};
+use pavilion_store::checkout::payments::{
+    NewSandboxPayment, SandboxPayment, SandboxRefusal, SandboxWebhook,
+};
 use pavilion_store::{Store, StoreResult, Timestamp};
 use serde::Deserialize;
 use std::time::Duration;
@@ -338,49 +340,89 @@ pub fn verify(
     })
 }
 
+/// How many webhooks one round takes and sends at once.
+const WEBHOOK_ROUND: u32 = 64;
+
 /// Delivers the sandbox's due webhooks to `url`, each once per attempt (across processes), and
 /// leaves the undelivered ones due again after a backoff (0.5 s doubling, at most a minute).
+/// Webhooks go out in rounds: a round takes its webhooks in one write, sends them concurrently and
+/// records the delivered ones in one write; rounds follow each other while webhooks are due.
 pub async fn deliver_due(
     store: &Store,
     client: &reqwest::Client,
     url: &str,
     key: &str,
 ) -> StoreResult<()> {
-    let due = store.sandbox_due_webhooks(Timestamp::now(), 50).await?;
-    for hook in due {
-        let backoff_ms = 500i64
-            .saturating_mul(1 << hook.attempts.clamp(0, 7))
-            .min(60_000);
-        let next = Timestamp::now()
-            .checked_add(time::Duration::milliseconds(backoff_ms))
-            .unwrap_or_else(Timestamp::now);
-        if !store.sandbox_take_webhook(&hook, next).await? {
-            continue;
+    loop {
+        let due = store
+            .sandbox_due_webhooks(Timestamp::now(), WEBHOOK_ROUND)
+            .await?;
+        let more = due.len() == WEBHOOK_ROUND as usize;
+        let claims: Vec<(&SandboxWebhook, Timestamp)> = due
+            .iter()
+            .map(|hook| {
+                let backoff_ms = 500i64
+                    .saturating_mul(1 << hook.attempts.clamp(0, 7))
+                    .min(60_000);
+                let next = Timestamp::now()
+                    .checked_add(time::Duration::milliseconds(backoff_ms))
+                    .unwrap_or_else(Timestamp::now);
+                (hook, next)
+            })
+            .collect();
+        let taken = store.sandbox_take_webhooks(&claims).await?;
+        let mut sending = tokio::task::JoinSet::new();
+        for hook in due.into_iter().filter(|h| taken.contains(&h.id)) {
+            let (client, url, key) = (client.clone(), url.to_owned(), key.to_owned());
+            sending.spawn(async move {
+                let delivered = send_webhook(&client, &url, &key, &hook).await;
+                delivered.then_some(hook.id)
+            });
         }
-        let t = time::OffsetDateTime::now_utc().unix_timestamp();
-        let sent = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, signature(key, t, hook.body.as_bytes()))
-            .body(hook.body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(res) if res.status().is_success() => {
-                store.sandbox_webhook_delivered(&hook.id).await?;
-                tracing::debug!(provider = NAME, webhook = %hook.id, event = %hook.event, "sandbox: webhook delivered");
+        let mut delivered = Vec::new();
+        while let Some(sent) = sending.join_next().await {
+            if let Ok(Some(id)) = sent {
+                delivered.push(id);
             }
-            Ok(res) => {
-                tracing::info!(provider = NAME, webhook = %hook.id, event = %hook.event, status = %res.status(),
-                    attempt = hook.attempts + 1, "sandbox: webhook refused; will retry");
-            }
-            Err(e) => {
-                tracing::info!(provider = NAME, webhook = %hook.id, event = %hook.event, error = %e,
-                    attempt = hook.attempts + 1, "sandbox: webhook not delivered; will retry");
-            }
+        }
+        store.sandbox_webhooks_delivered(delivered).await?;
+        if !more {
+            return Ok(());
         }
     }
-    Ok(())
+}
+
+/// Sends one webhook; true when the server took it.
+async fn send_webhook(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    hook: &SandboxWebhook,
+) -> bool {
+    let t = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sent = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, signature(key, t, hook.body.as_bytes()))
+        .body(hook.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(res) if res.status().is_success() => {
+            tracing::debug!(provider = NAME, webhook = %hook.id, event = %hook.event, "sandbox: webhook delivered");
+            true
+        }
+        Ok(res) => {
+            tracing::info!(provider = NAME, webhook = %hook.id, event = %hook.event, status = %res.status(),
+                attempt = hook.attempts + 1, "sandbox: webhook refused; will retry");
+            false
+        }
+        Err(e) => {
+            tracing::info!(provider = NAME, webhook = %hook.id, event = %hook.event, error = %e,
+                attempt = hook.attempts + 1, "sandbox: webhook not delivered; will retry");
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,33 +61,32 @@ impl Store {
         destination: Country,
         currency: Currency,
     ) -> StoreResult<Cart> {
-        let id = Uuid::now_v7();
-        let token_hash = token_hash.to_owned();
-        self.write(move |tx| {
+        let cart = Cart {
+            id: Uuid::now_v7(),
+            owner_user_id: owner,
+            token_hash: token_hash.to_owned(),
+            destination,
+            currency,
+            lines: Vec::new(),
+            checked_out: false,
+            version: 1,
+        };
+        self.write(cart, |tx, cart| {
             Box::pin(async move {
                 let now = Timestamp::now().to_stored();
                 sqlx::query(
                     "INSERT INTO carts (id, owner_user_id, token_hash, destination, currency, version, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
                 )
-                .bind(id.to_string())
-                .bind(owner.map(|u| u.to_string()))
-                .bind(token_hash.clone())
-                .bind(destination.code())
-                .bind(currency.code())
+                .bind(cart.id.to_string())
+                .bind(cart.owner_user_id.map(|u| u.to_string()))
+                .bind(cart.token_hash.clone())
+                .bind(cart.destination.code())
+                .bind(cart.currency.code())
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
-                Ok(Cart {
-                    id,
-                    owner_user_id: owner,
-                    token_hash,
-                    destination,
-                    currency,
-                    lines: Vec::new(),
-                    checked_out: false,
-                    version: 1,
-                })
+                Ok(cart.clone())
             })
         })
         .await
@@ -144,15 +143,15 @@ impl Store {
     /// Sets a line's quantity (0 removes it) in `cart` as the caller read it, and returns the
     /// cart after the change. A checked-out cart no longer changes.
     pub async fn set_cart_line(&self, cart: &Cart, line: &CartLine) -> StoreResult<Cart> {
-        let (cart_id, version, line_owned) = (cart.id, cart.version, line.clone());
         let unchanged = self
-            .write(move |tx| {
-                Box::pin(async move { set_line_in(tx, cart_id, version, &line_owned).await })
-            })
+            .write(
+                (cart.id, cart.version, line.clone()),
+                |tx, (id, version, line)| Box::pin(set_line_in(tx, *id, *version, line)),
+            )
             .await?;
         if !unchanged {
             // Someone else changed the cart since the caller read it: read what it is now.
-            return self.cart(cart_id).await;
+            return self.cart(cart.id).await;
         }
         let mut after = cart.clone();
         after.version += 1;

@@ -678,8 +678,10 @@ impl Store {
         claim: Option<IdempotencyClaim>,
         new: NewOrder,
     ) -> StoreResult<Placed> {
-        self.write(move |tx| Box::pin(async move { place_in(tx, claim.as_ref(), &new).await }))
-            .await
+        self.write((claim, new), |tx, (claim, new)| {
+            Box::pin(place_in(tx, claim.as_ref(), new))
+        })
+        .await
     }
 
     pub async fn order(&self, id: Uuid) -> StoreResult<Order> {

@@ -471,9 +471,8 @@ impl Store {
         new: &NewPayment,
         render: fn(&Payment) -> (u16, String),
     ) -> StoreResult<Recorded<Payment>> {
-        let (claim, new) = (claim.cloned(), new.clone());
-        self.write(move |tx| {
-            Box::pin(async move { authorisation_in(tx, claim.as_ref(), &new, render).await })
+        self.write((claim.cloned(), new.clone()), move |tx, (claim, new)| {
+            Box::pin(authorisation_in(tx, claim.as_ref(), new, render))
         })
         .await
     }
@@ -481,9 +480,8 @@ impl Store {
     /// Records an authorisation that was voided at once (it lost a race to another payment of the
     /// order), so that the provider's webhooks about it find it.
     pub async fn record_voided_payment(&self, new: &NewPayment) -> StoreResult<()> {
-        let new = new.clone();
         // Through the writer like every write (on SQLite, not from a reader connection).
-        self.write(move |tx| {
+        self.write(new.clone(), |tx, new| {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
@@ -515,8 +513,8 @@ impl Store {
         actor: Option<&str>,
         render: fn(&Payment) -> (u16, String),
     ) -> StoreResult<Recorded<Payment>> {
-        let (claim, actor) = (claim.cloned(), actor.map(str::to_owned));
-        self.write(move |tx| {
+        let state = (claim.cloned(), actor.map(str::to_owned));
+        self.write(state, move |tx, (claim, actor)| {
             Box::pin(async move {
                 let (claim, actor) = (claim.as_ref(), actor.as_deref());
                 if let Some(claim) = claim
@@ -803,7 +801,8 @@ impl Store {
             provider_ref.to_owned(),
             kind.to_owned(),
         );
-        self.write(move |tx| {
+        let state = (provider, event_id, provider_ref, kind);
+        self.write(state, |tx, (provider, event_id, provider_ref, kind)| {
             Box::pin(async move {
                 let (provider, event_id, provider_ref, kind) = (
                     provider.as_str(),
@@ -1045,8 +1044,7 @@ impl Store {
         webhook_due: Timestamp,
         body: WebhookBody,
     ) -> StoreResult<SandboxPayment> {
-        let new = new.clone();
-        self.write(move |tx| {
+        self.write(new.clone(), move |tx, new| {
             Box::pin(async move {
         let now = Timestamp::now().to_stored();
         // The row comes back only when this request inserted it; a retried one reads it.
@@ -1095,8 +1093,8 @@ impl Store {
         webhook_due: Timestamp,
         body: WebhookBody,
     ) -> StoreResult<Result<SandboxPayment, SandboxRefusal>> {
-        let (id, from, to) = (id.to_owned(), from.to_owned(), to.to_owned());
-        self.write(move |tx| {
+        let state = (id.to_owned(), from.to_owned(), to.to_owned());
+        self.write(state, move |tx, (id, from, to)| {
             Box::pin(async move {
                 let (id, from, to) = (id.as_str(), from.as_str(), to.as_str());
         let sql = format!(
@@ -1220,43 +1218,67 @@ impl Store {
             .collect()
     }
 
-    /// Takes a due webhook for one delivery attempt: counts the attempt and sets when the next
-    /// one is due. Returns false when another process took it first.
-    pub async fn sandbox_take_webhook(
+    /// Takes due webhooks for one delivery attempt each: counts the attempt and sets when the
+    /// next one is due (`next_due` per webhook). Returns the ids taken; another process may
+    /// have taken the rest first.
+    pub async fn sandbox_take_webhooks(
         &self,
-        hook: &SandboxWebhook,
-        next_due: Timestamp,
-    ) -> StoreResult<bool> {
-        let (id, due_at) = (hook.id.clone(), hook.due_at.to_stored());
+        hooks: &[(&SandboxWebhook, Timestamp)],
+    ) -> StoreResult<Vec<String>> {
+        let claims: Vec<(String, String, String)> = hooks
+            .iter()
+            .map(|(hook, next_due)| {
+                (
+                    hook.id.clone(),
+                    hook.due_at.to_stored(),
+                    next_due.to_stored(),
+                )
+            })
+            .collect();
         // Through the writer like every write: on SQLite a write on a reader connection would
         // wait on the database lock instead of joining the group commit.
-        self.write(move |tx| {
+        self.write(claims, |tx, claims| {
             Box::pin(async move {
-                let taken = sqlx::query(
-                    "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = $1 \
-                     WHERE id = $2 AND due_at = $3 AND delivered_at IS NULL",
-                )
-                .bind(next_due.to_stored())
-                .bind(id)
-                .bind(due_at)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                Ok(taken == 1)
+                let mut taken = Vec::with_capacity(claims.len());
+                for (id, due_at, next_due) in claims {
+                    let took = sqlx::query(
+                        "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = $1 \
+                         WHERE id = $2 AND due_at = $3 AND delivered_at IS NULL",
+                    )
+                    .bind(next_due.clone())
+                    .bind(id.clone())
+                    .bind(due_at.clone())
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                    if took == 1 {
+                        taken.push(id.clone());
+                    }
+                }
+                Ok(taken)
             })
         })
         .await
     }
 
-    pub async fn sandbox_webhook_delivered(&self, id: &str) -> StoreResult<()> {
-        let id = id.to_owned();
-        self.write(move |tx| {
+    /// Marks webhooks delivered (in one statement).
+    pub async fn sandbox_webhooks_delivered(&self, ids: Vec<String>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE sandbox_webhooks SET delivered_at = $1 WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        self.write((sql, ids), |tx, (sql, ids)| {
             Box::pin(async move {
-                sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1 WHERE id = $2")
-                    .bind(Timestamp::now().to_stored())
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(Timestamp::now().to_stored());
+                for id in ids {
+                    query = query.bind(id.clone());
+                }
+                query.execute(&mut **tx).await?;
                 Ok(())
             })
         })
