@@ -62,7 +62,11 @@ impl FromStr for Country {
 
 impl PartialEq for Country {
     fn eq(&self, other: &Self) -> bool {
-        self.code() == other.code()
+        // Codes are two letters: compared as such, without a call to compare slices.
+        match (self.code().as_bytes(), other.code().as_bytes()) {
+            ([a, b], [c, d]) => a == c && b == d,
+            (left, right) => left == right,
+        }
     }
 }
 

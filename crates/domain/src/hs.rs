@@ -113,6 +113,14 @@ impl HsCode {
         self.0.as_str()
     }
 
+    /// The digits as bytes, without the UTF-8 check of [`HsCode::digits`] (for rule lookups).
+    pub(crate) fn digit_bytes(&self) -> &[u8] {
+        self.0
+            .buf
+            .get(..usize::from(self.0.len))
+            .unwrap_or_default()
+    }
+
     /// The 2-digit chapter, e.g. "08" (edible fruit and nuts).
     pub fn chapter(&self) -> &str {
         self.0.head(2)

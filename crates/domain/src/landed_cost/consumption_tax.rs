@@ -9,22 +9,20 @@ use crate::Unit;
 use super::error::QuoteError;
 use super::input::QuoteLine;
 use super::output::Threshold;
-use super::rule_book::LineEntries;
+use super::rule_book::LineRules;
 use super::rule_pack::{ConsumptionTaxKind, ConsumptionTaxRow, RulePack};
 
 /// The row in force for a line, most specific prefix first; `None`: the goods bear no such tax.
 pub(crate) fn find<'p>(
-    entries: &LineEntries<'_>,
+    found: &LineRules<'_>,
     pack: &'p RulePack,
     date: Date,
 ) -> Option<&'p ConsumptionTaxRow> {
-    entries.iter().find_map(|entry| {
-        entry
-            .consumption_taxes
-            .iter()
-            .filter_map(|i| pack.consumption_taxes.get(*i as usize))
-            .find(|row| row.meta.valid_on(date))
-    })
+    let first = found
+        .consumption_taxes()
+        .iter()
+        .find(|d| d.valid_on(date))?;
+    pack.consumption_taxes.get(first.row as usize)
 }
 
 /// The statutory tax, at full precision, before any regime factor.

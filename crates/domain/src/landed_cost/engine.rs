@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::money::RoundingRule;
+use crate::money::{RoundingRule, integer_weights};
 use crate::{Currency, Money};
 
 use super::consumption_tax;
@@ -11,16 +11,16 @@ use super::error::QuoteError;
 use super::exact;
 use super::explanation::{Explanation, Step};
 use super::freight::{compute_freight, insurance_amount};
-use super::fx::Fx;
+use super::fx::{Converter, Fx};
 use super::input::QuoteInput;
 use super::output::{
-    AssessedTotals, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision, RuleIx,
-    RuleList, Totals, Vat, YearlyUsage,
+    AssessedTotals, Components, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision,
+    RuleIx, RuleList, Totals, Vat, YearlyUsage,
 };
 use super::regime::{self, Order};
 use super::rounding;
-use super::rule_book::RuleBook;
-use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, TaxMode, ValueBasis};
+use super::rule_book::{LineRules, RuleBook};
+use super::rule_pack::{CustomsValueBasis, DutyMode, RegimeRow, RuleText, TaxMode, ValueBasis};
 use super::tariff;
 use super::vat;
 
@@ -29,18 +29,33 @@ pub const MAX_LINES: usize = 1000;
 
 /// Bounds that keep every later step far inside a `Decimal`'s range, so no arithmetic can
 /// overflow: 10^15 in the tax currency for values, 10^12 for quantities, 10^9 for measures.
-fn value_bound() -> Decimal {
-    Decimal::from(1_000_000_000_000_000_i64)
+const VALUE_BOUND: u64 = 1_000_000_000_000_000;
+const QUANTITY_BOUND: u64 = 1_000_000_000_000;
+const MEASURE_BOUND: u64 = 1_000_000_000;
+
+/// The name of the regime when no special one applies.
+const GENERAL_TRADE: RuleText = RuleText::from_static("general_trade");
+
+/// Whether `value` > `bound`, exactly, without bringing both to one scale as `Decimal`'s
+/// comparison does: value > bound ⇔ mantissa > bound × 10^scale.
+fn exceeds(value: Decimal, bound: u64) -> bool {
+    if value.is_sign_negative() {
+        return false;
+    }
+    rounding::pow10(value.scale())
+        .and_then(|p| p.checked_mul(u128::from(bound)))
+        .is_some_and(|limit| value.mantissa().unsigned_abs() > limit)
 }
 
+/// `value`, or the error naming `field` when it is above `bound`.
 fn check_bound(
     value: Decimal,
-    bound: Decimal,
-    field: impl Into<String>,
+    bound: u64,
+    field: impl FnOnce() -> String,
 ) -> Result<Decimal, QuoteError> {
-    if value > bound {
+    if exceeds(value, bound) {
         Err(QuoteError::invalid(
-            field,
+            field(),
             format!("is too large (above {bound})"),
         ))
     } else {
@@ -88,33 +103,27 @@ fn validate(input: &QuoteInput) -> Result<(), QuoteError> {
                 "cannot be negative",
             ));
         }
-        let max_quantity = Decimal::from(1_000_000_000_000_i64);
-        if line.quantity.value() > max_quantity {
-            check_bound(
-                line.quantity.value(),
-                max_quantity,
-                format!("lines[{i}].quantity"),
-            )?;
-        }
+        check_bound(line.quantity.value(), QUANTITY_BOUND, || {
+            format!("lines[{i}].quantity")
+        })?;
         let m = &line.measures;
         for (name, value) in [
             ("litres_per_unit", m.litres_per_unit),
             ("ml_per_unit", m.ml_per_unit),
             ("grams_per_unit", m.grams_per_unit),
         ] {
-            if value.is_some_and(|v| v <= Decimal::ZERO) {
+            let Some(value) = value else {
+                continue;
+            };
+            if value.is_zero() || value.is_sign_negative() {
                 return Err(QuoteError::invalid(
                     format!("lines[{i}].measures.{name}"),
                     "must be greater than zero",
                 ));
             }
-            if let Some(v) = value.filter(|v| *v > Decimal::from(1_000_000_000_i64)) {
-                check_bound(
-                    v,
-                    Decimal::from(1_000_000_000_i64),
-                    format!("lines[{i}].measures.{name}"),
-                )?;
-            }
+            check_bound(value, MEASURE_BOUND, || {
+                format!("lines[{i}].measures.{name}")
+            })?;
         }
     }
     Ok(())
@@ -124,8 +133,11 @@ fn validate(input: &QuoteInput) -> Result<(), QuoteError> {
 struct Show<'f, 'r> {
     fx: &'f mut Fx<'r>,
     tax: Currency,
+    tax_dp: u32,
     wanted: Currency,
     rounding: RoundingRule,
+    /// The conversion from the tax currency to the buyer's, found at its first use.
+    to_wanted: Option<Converter>,
 }
 
 impl Show<'_, '_> {
@@ -137,9 +149,11 @@ impl Show<'_, '_> {
         } else {
             amount
         };
-        rounding::round(amount, self.tax, self.rounding).map_err(|source| QuoteError::Money {
-            field: format!("lines[{}].{}", field.0, field.1),
-            source,
+        rounding::round_at(amount, self.tax, self.tax_dp, self.rounding).map_err(|source| {
+            QuoteError::Money {
+                field: format!("lines[{}].{}", field.0, field.1),
+                source,
+            }
         })
     }
 
@@ -149,52 +163,60 @@ impl Show<'_, '_> {
         amount: Decimal,
         field: (usize, &str),
     ) -> Result<(Money, Money), QuoteError> {
+        // The usual case straight through in minor units: the same roundings as `assess` and
+        // the conversion below, when each is decided by its integer division.
+        if !amount.is_sign_negative()
+            && let Some(minor) = rounding::minor_units(amount, self.tax_dp, self.rounding)
+        {
+            let assessed = Money::from_minor_at(minor, self.tax, self.tax_dp);
+            if self.tax == self.wanted {
+                return Ok((assessed, assessed));
+            }
+            if let Some(shown) = self
+                .to_wanted
+                .as_ref()
+                .and_then(|c| c.divide_minor(minor, self.tax_dp))
+            {
+                return Ok((shown, assessed));
+            }
+        }
         let assessed = self.assess(amount, field)?;
-        if assessed.currency() == self.wanted {
+        if self.tax == self.wanted {
             return Ok((assessed, assessed));
         }
-        let shown = self.fx.apply_rounded(
-            assessed.amount(),
-            self.tax,
-            self.wanted,
-            self.rounding,
-            || format!("lines[{}].{}", field.0, field.1),
-        )?;
+        let converter = match &self.to_wanted {
+            Some(converter) => converter,
+            None => {
+                let converter = self
+                    .fx
+                    .converter(self.tax, self.wanted, self.rounding, self.tax_dp)?
+                    .clone();
+                self.to_wanted.insert(converter)
+            }
+        };
+        let shown = converter.apply_rounded(assessed.amount(), || {
+            format!("lines[{}].{}", field.0, field.1)
+        })?;
         Ok((shown, assessed))
     }
 }
 
-/// The total of `items`, all in `currency`, as `Money::sum` gives it. Summed inline where every
-/// item is in `currency` and the minor units stay within an `i64` (always, within the value
-/// bounds); anything else takes `Money::sum`'s way, errors included.
-fn sum<I>(currency: Currency, items: I, field: &str) -> Result<Money, QuoteError>
-where
-    I: Iterator<Item = Money> + Clone,
-{
-    let inline = items.clone().try_fold(0_i64, |total, item| {
-        if item.currency() != currency {
-            return None;
-        }
-        total.checked_add(item.to_minor().ok()?)
-    });
-    match inline {
-        Some(total) => Ok(Money::from_minor(total, currency)),
-        None => Money::sum(currency, items).map_err(QuoteError::money(field)),
+/// The total of minor units `minor` in `currency` (of `dp` decimals), as `Money::sum` answers
+/// it.
+fn total(minor: i128, (currency, dp): (Currency, u32), field: &str) -> Result<Money, QuoteError> {
+    match i64::try_from(minor) {
+        Ok(minor) => Ok(Money::from_minor_at(minor, currency, dp)),
+        Err(_) => Money::sum_of_minor(minor, currency).map_err(QuoteError::money(field)),
     }
 }
 
-/// The total over the lines of the figure `pick` reads.
-fn line_total(
-    lines: &[LineQuote],
-    currency: Currency,
-    pick: impl Fn(&LineQuote) -> Money + Clone,
-    field: &str,
-) -> Result<Money, QuoteError> {
-    sum(currency, lines.iter().map(pick), field)
+/// A figure's minor units (its scale is its currency's minor unit, so its mantissa counts them).
+fn minor(money: Money) -> i128 {
+    money.amount().mantissa()
 }
 
-/// The lines' figures summed in minor units (each figure's scale is its currency's minor unit,
-/// so its mantissa counts minor units), in one pass rather than one per total.
+/// The lines' figures summed in minor units as the lines are made (at most MAX_LINES figures
+/// below 2^96 each: an i128 cannot overflow).
 #[derive(Default)]
 struct LineSums {
     goods: i128,
@@ -215,36 +237,64 @@ struct LineSums {
     total_tax_assessed: i128,
 }
 
-impl LineSums {
-    fn add(&mut self, l: &LineQuote) {
-        let minor = |m: Money| m.amount().mantissa();
-        // At most MAX_LINES figures below 2^96 each: an i128 cannot overflow.
-        self.goods += minor(l.goods);
-        self.freight += minor(l.freight);
-        self.insurance += minor(l.insurance);
-        self.customs_value += minor(l.customs_value.amount);
-        self.duty += minor(l.duty.amount);
-        self.consumption_tax += minor(l.consumption_tax.amount);
-        self.vat += minor(l.vat.amount);
-        if let Some(flat) = &l.flat_rate_tax {
-            self.flat_rate_tax += minor(flat.amount);
-            self.flat_rate_tax_assessed += minor(flat.assessed);
-        }
-        if let Some(cross) = l.cross_border_tax {
-            self.cross_border_tax += minor(cross);
-            self.any_cross_border = true;
-        }
-        self.total_tax += minor(l.total_tax);
-        self.duty_assessed += minor(l.duty.assessed);
-        self.consumption_tax_assessed += minor(l.consumption_tax.assessed);
-        self.vat_assessed += minor(l.vat.assessed);
-        self.total_tax_assessed += minor(l.total_tax_assessed);
-    }
-}
-
 /// `amount × factor`; a factor of one leaves the value as it is, so the product is skipped.
 fn times(amount: Decimal, factor: Decimal, unit: bool) -> Decimal {
     if unit { amount } else { amount * factor }
+}
+
+/// What the quote keeps of a line between its passes.
+pub(crate) struct LineWork<'b> {
+    /// The goods in the tax currency, at full precision.
+    goods: Decimal,
+    goods_shown: Money,
+    /// The line's rule rows, found once for the regime and the figures alike.
+    pub(crate) found: LineRules<'b>,
+    /// The line's shares of freight and insurance, in the buyer's currency.
+    freight: Money,
+    insurance: Money,
+}
+
+/// Which share of a line [`split`] fills.
+#[derive(Clone, Copy)]
+enum Share {
+    Freight,
+    Insurance,
+}
+
+impl LineWork<'_> {
+    fn share(&mut self, share: Share) -> &mut Money {
+        match share {
+            Share::Freight => &mut self.freight,
+            Share::Insurance => &mut self.insurance,
+        }
+    }
+}
+
+/// Splits `whole` over the lines by `weights` (each line's goods as shown; evenly when all are
+/// zero), as `Money::allocate` does, into each line's `share`.
+fn split(
+    whole: &Money,
+    weights: Option<(&[u128], u128)>,
+    work: &mut [LineWork<'_>],
+    share: Share,
+    field: &str,
+) -> Result<(), QuoteError> {
+    match weights {
+        Some((weights, total)) => whole.allocate_integers(weights, total, |index, part| {
+            if let Some(line) = work.get_mut(index) {
+                *line.share(share) = part;
+            }
+        }),
+        None => {
+            let mut lines = work.iter_mut();
+            whole.allocate_evenly_into(lines.len(), |part| {
+                if let Some(line) = lines.next() {
+                    *line.share(share) = part;
+                }
+            })
+        }
+    }
+    .map_err(QuoteError::money(field))
 }
 
 /// Computes a landed-cost quote for `input` under the rules of `book` in force on its date.
@@ -263,13 +313,15 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let j = &pack.jurisdiction;
     if !j.meta.valid_on(date) {
         return Err(QuoteError::NoRulePackOnDate {
-            jurisdiction: j.name.clone(),
+            jurisdiction: j.name.to_string(),
             date,
             starts: j.meta.0.valid_from,
         });
     }
     let tax = j.tax_currency;
+    let tax_dp = tax.minor_units();
     let wanted = input.currency;
+    let wanted_dp = wanted.minor_units();
     let mut fx = Fx::new(&input.rates);
     // Room for every step of a line (up to 8 with a preference and additional duties) and the
     // order's own, so that the list is not moved while it grows.
@@ -278,27 +330,33 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let mut rules = RuleList::with_capacity(8 + 4 * input.lines.len());
     let jurisdiction_rule = rules.ix(&j.meta);
 
-    // Goods per line, in the tax currency at full precision.
-    let mut goods = Vec::with_capacity(input.lines.len());
-    let mut goods_shown = Vec::with_capacity(input.lines.len());
+    // Goods per line, in the tax currency at full precision, and each line's rules.
+    let mut work = Vec::with_capacity(input.lines.len());
+    let mut goods_total = Decimal::ZERO;
     for (i, line) in input.lines.iter().enumerate() {
         let field = || format!("lines[{i}].unit_value");
         let value = line
             .unit_value
             .mul_unrounded(line.quantity.value())
             .map_err(|e| QuoteError::money(field())(e))?;
-        let in_tax = fx.apply(value, line.unit_value.currency(), tax)?;
-        if in_tax > value_bound() {
-            check_bound(in_tax, value_bound(), field())?;
-        }
-        goods.push(in_tax);
+        let in_tax = check_bound(
+            fx.apply(value, line.unit_value.currency(), tax)?,
+            VALUE_BOUND,
+            field,
+        )?;
         let shown = fx.apply(value, line.unit_value.currency(), wanted)?;
-        goods_shown.push(
-            rounding::round(shown, wanted, j.rounding)
-                .map_err(|e| QuoteError::money(field())(e))?,
-        );
+        let goods_shown = rounding::round_at(shown, wanted, wanted_dp, j.rounding)
+            .map_err(|e| QuoteError::money(field())(e))?;
+        goods_total += in_tax;
+        work.push(LineWork {
+            goods: in_tax,
+            goods_shown,
+            found: book.line_rules(pack_index, &line.hs),
+            freight: goods_shown,
+            insurance: goods_shown,
+        });
     }
-    let goods_total = check_bound(goods.iter().copied().sum(), value_bound(), "lines")?;
+    let goods_total = check_bound(goods_total, VALUE_BOUND, || "lines".to_owned())?;
     let first_origin = input.lines.first().map(|l| l.origin);
 
     // Freight: given, or from the lane's rate table.
@@ -335,8 +393,8 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     };
     let freight_tax = check_bound(
         fx.apply(freight.amount(), freight.currency(), tax)?,
-        value_bound(),
-        "freight",
+        VALUE_BOUND,
+        || "freight".to_owned(),
     )?;
 
     // Insurance: given, or a rate of goods + freight with a minimum.
@@ -357,7 +415,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             })?;
             let minimum = fx.apply(row.minimum, row.currency, tax)?;
             let amount = insurance_amount(row, goods_total + freight_tax, minimum);
-            let amount = rounding::round(amount, tax, RoundingRule::HalfUp)
+            let amount = rounding::round_at(amount, tax, tax_dp, RoundingRule::HalfUp)
                 .map_err(QuoteError::money("insurance"))?;
             explain.push(step(
                 None,
@@ -372,27 +430,21 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     };
     let insurance_tax = check_bound(
         fx.apply(insurance.amount(), insurance.currency(), tax)?,
-        value_bound(),
-        "insurance",
+        VALUE_BOUND,
+        || "insurance".to_owned(),
     )?;
-
-    // Each line's rules are looked up once, for the regime and the line's figures alike.
-    let entries: Vec<_> = input
-        .lines
-        .iter()
-        .map(|line| book.entries(pack_index, &line.hs))
-        .collect();
 
     // Regime.
     let order = Order {
         buyer: input.buyer,
         lines: &input.lines,
-        entries: &entries,
+        work: &work,
         mode: input.transport.as_ref().map(|t| t.mode),
         goods: goods_total,
         goods_freight_insurance: goods_total + freight_tax + insurance_tax,
         yearly_used: input.yearly_used.as_ref(),
     };
+    let goods_freight_insurance = order.goods_freight_insurance;
     let selected = regime::select(pack, &input.regime, &order, date, &mut fx, &mut rules)?;
     let regime_rule = selected.regime.map(|r| rules.ix(&r.meta));
     for refusal in &selected.refusals {
@@ -451,44 +503,71 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     // Freight and insurance shown per line: split by goods value so the lines add up exactly.
     let freight_shown = fx.convert(&freight, wanted, j.rounding, "freight")?;
     let insurance_shown = fx.convert(&insurance, wanted, j.rounding, "insurance")?;
-    let weights: Vec<Decimal> = goods_shown.iter().map(Money::amount).collect();
-    let split = |total: &Money, field: &str| -> Result<Vec<Money>, QuoteError> {
-        if weights.iter().all(Decimal::is_zero) {
-            total.allocate_evenly(weights.len())
+    {
+        let mut few = [0_u128; 16];
+        let mut many = Vec::new();
+        let weights: &mut [u128] = match few.get_mut(..work.len()) {
+            Some(few) => few,
+            None => {
+                many.resize(work.len(), 0);
+                &mut many
+            }
+        };
+        let by_goods = if work.iter().all(|w| w.goods_shown.is_zero()) {
+            None
         } else {
-            total.allocate(&weights)
-        }
-        .map_err(QuoteError::money(field))
-    };
-    let freight_lines = split(&freight_shown, "freight")?;
-    let insurance_lines = split(&insurance_shown, "insurance")?;
+            let total = integer_weights(
+                work.iter().map(|w| w.goods_shown.amount()),
+                &freight_shown,
+                weights,
+            )
+            .map_err(QuoteError::money("freight"))?;
+            Some((&*weights, total))
+        };
+        split(
+            &freight_shown,
+            by_goods,
+            &mut work,
+            Share::Freight,
+            "freight",
+        )?;
+        split(
+            &insurance_shown,
+            by_goods,
+            &mut work,
+            Share::Insurance,
+            "insurance",
+        )?;
+    }
 
     let mut show = Show {
         fx: &mut fx,
         tax,
+        tax_dp,
         wanted,
         rounding: j.rounding,
+        to_wanted: None,
     };
-    let zero = Money::zero(wanted);
-    let zero_assessed = Money::zero(tax);
+    let zero = Money::from_minor_at(0, wanted, wanted_dp);
+    let zero_assessed = Money::from_minor_at(0, tax, tax_dp);
     let count = Decimal::from(input.lines.len());
     let mut seen_subheadings: Vec<&str> = Vec::new();
     let mut lines = Vec::with_capacity(input.lines.len());
-    for ((i, line), entries) in input.lines.iter().enumerate().zip(&entries) {
-        let g = goods.get(i).copied().unwrap_or_default();
+    let mut sums = LineSums::default();
+    for ((i, line), w) in input.lines.iter().enumerate().zip(&work) {
+        let g = w.goods;
         // Freight and insurance pro rata by goods value, at full precision: g × (goods + freight
         // + insurance) / goods in one division, the product kept exact (see [`exact`]). Where
         // the quotient would leave a Decimal's range (or there are no goods), by the ratio,
         // which is ≤ 1.
-        let cif =
-            exact::mul_div(g, order.goods_freight_insurance, goods_total).unwrap_or_else(|| {
-                let ratio = if goods_total.is_zero() {
-                    Decimal::ONE / count
-                } else {
-                    g / goods_total
-                };
-                g + freight_tax * ratio + insurance_tax * ratio
-            });
+        let cif = exact::mul_div(g, goods_freight_insurance, goods_total).unwrap_or_else(|| {
+            let ratio = if goods_total.is_zero() {
+                Decimal::ONE / count
+            } else {
+                g / goods_total
+            };
+            g + freight_tax * ratio + insurance_tax * ratio
+        });
         let cv = match j.customs_value {
             CustomsValueBasis::Cif => cif,
             CustomsValueBasis::Fob => g,
@@ -505,15 +584,18 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
 
         // Duty.
         let mut duty_rate = None;
-        let mut components = Vec::new();
+        let mut components = Components::default();
         let mut duty_rule = None;
         let duty = match duty_mode {
             DutyMode::General => {
-                let rate =
-                    tariff::duty_rate(entries, pack, line, i, date, &mut explain, &mut rules)?;
-                duty_rate = Some(rate.rate);
-                components = rate.components;
-                cv * rate.rate
+                let record = tariff::Record {
+                    explain: &mut explain,
+                    rules: &mut rules,
+                    components: &mut components,
+                };
+                let rate = tariff::duty_rate(&w.found, pack, line, i, date, record)?;
+                duty_rate = Some(rate);
+                cv * rate
             }
             DutyMode::None => {
                 explain.push(step(Some(i), regime_rule, Step::NoDuty));
@@ -577,7 +659,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                     tax_factor = Some(factor);
                 }
                 let mut ct_full = Decimal::ZERO;
-                if let Some(row) = consumption_tax::find(entries, pack, date) {
+                if let Some(row) = consumption_tax::find(&w.found, pack, date) {
                     let assessment = consumption_tax::assess(row, line, i, cv, duty)?;
                     let rule = rules.ix(&row.meta);
                     ct_full = assessment.amount;
@@ -616,7 +698,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                         rule: Some(rule),
                     };
                 }
-                let row = vat::find(entries, pack, line, i, input.destination, date)?;
+                let row = vat::find(&w.found, pack, line, i, input.destination, date)?;
                 // VAT is on the statutory consumption tax; the regime factor applies after.
                 let vat_full = (cv + duty + ct_full) * row.rate;
                 let (shown, assessed) = show.both(times(vat_full, factor, unit), (i, "vat"))?;
@@ -655,32 +737,53 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 });
             }
         }
-        let flat_shown = flat_rate_tax.as_ref().map(|f| f.amount);
-        let flat_assessed = flat_rate_tax.as_ref().map(|f| f.assessed);
-        let total_tax = sum(
-            wanted,
-            [duty_shown, ct.amount, vat_figure.amount]
-                .into_iter()
-                .chain(flat_shown),
+        let flat = flat_rate_tax.as_ref();
+        let total_tax = total(
+            minor(duty_shown)
+                + minor(ct.amount)
+                + minor(vat_figure.amount)
+                + flat.map_or(0, |f| minor(f.amount)),
+            (wanted, wanted_dp),
             "total_tax",
         )?;
-        let total_tax_assessed = sum(
-            tax,
-            [duty_assessed, ct.assessed, vat_figure.assessed]
-                .into_iter()
-                .chain(flat_assessed),
+        let total_tax_assessed = total(
+            minor(duty_assessed)
+                + minor(ct.assessed)
+                + minor(vat_figure.assessed)
+                + flat.map_or(0, |f| minor(f.assessed)),
+            (tax, tax_dp),
             "total_tax",
         )?;
         let cross_border = selected
             .regime
             .filter(|_| tax_factor.is_some())
             .map(|_| total_tax);
+        sums.goods += minor(w.goods_shown);
+        sums.freight += minor(w.freight);
+        sums.insurance += minor(w.insurance);
+        sums.customs_value += minor(cv_shown);
+        sums.duty += minor(duty_shown);
+        sums.duty_assessed += minor(duty_assessed);
+        sums.consumption_tax += minor(ct.amount);
+        sums.consumption_tax_assessed += minor(ct.assessed);
+        sums.vat += minor(vat_figure.amount);
+        sums.vat_assessed += minor(vat_figure.assessed);
+        if let Some(flat) = &flat_rate_tax {
+            sums.flat_rate_tax += minor(flat.amount);
+            sums.flat_rate_tax_assessed += minor(flat.assessed);
+        }
+        if let Some(cross) = cross_border {
+            sums.cross_border_tax += minor(cross);
+            sums.any_cross_border = true;
+        }
+        sums.total_tax += minor(total_tax);
+        sums.total_tax_assessed += minor(total_tax_assessed);
         lines.push(LineQuote {
             hs: line.hs,
             origin: line.origin,
-            goods: goods_shown.get(i).copied().unwrap_or(zero),
-            freight: freight_lines.get(i).copied().unwrap_or(zero),
-            insurance: insurance_lines.get(i).copied().unwrap_or(zero),
+            goods: w.goods_shown,
+            freight: w.freight,
+            insurance: w.insurance,
             customs_value: Figure {
                 amount: cv_shown,
                 assessed: cv_assessed,
@@ -713,51 +816,23 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             charges,
         },
     ));
-    let mut sums = LineSums::default();
-    for l in &lines {
-        sums.add(l);
-    }
-    // Each total from the one-pass sums; a total beyond an i64 of minor units takes the checked
-    // way, which names the figure in its error.
-    let total = |minor: i128, currency: Currency, pick: fn(&LineQuote) -> Option<Money>, field| {
-        match i64::try_from(minor) {
-            Ok(minor) => Ok(Money::from_minor(minor, currency)),
-            Err(_) => line_total(
-                &lines,
-                currency,
-                |l| pick(l).unwrap_or(Money::zero(currency)),
-                field,
-            ),
-        }
-    };
-    let goods_sum = total(sums.goods, wanted, |l| Some(l.goods), "goods")?;
-    let freight_sum = total(sums.freight, wanted, |l| Some(l.freight), "freight")?;
-    let insurance_sum = total(sums.insurance, wanted, |l| Some(l.insurance), "insurance")?;
-    let total_tax = total(sums.total_tax, wanted, |l| Some(l.total_tax), "total_tax")?;
-    let landed = sum(
-        wanted,
-        [
-            goods_sum,
-            if charges.freight { freight_sum } else { zero },
-            if charges.insurance {
-                insurance_sum
-            } else {
-                zero
-            },
-            if charges.import_taxes {
-                total_tax
-            } else {
-                zero
-            },
-        ]
-        .into_iter(),
+    let goods_sum = total(sums.goods, (wanted, wanted_dp), "goods")?;
+    let freight_sum = total(sums.freight, (wanted, wanted_dp), "freight")?;
+    let insurance_sum = total(sums.insurance, (wanted, wanted_dp), "insurance")?;
+    let total_tax = total(sums.total_tax, (wanted, wanted_dp), "total_tax")?;
+    let charged = |yes: bool, m: Money| if yes { minor(m) } else { 0 };
+    let landed = total(
+        minor(goods_sum)
+            + charged(charges.freight, freight_sum)
+            + charged(charges.insurance, insurance_sum)
+            + charged(charges.import_taxes, total_tax),
+        (wanted, wanted_dp),
         "landed",
     )?;
     let cross_border_tax = if sums.any_cross_border {
         Some(total(
             sums.cross_border_tax,
-            wanted,
-            |l| l.cross_border_tax,
+            (wanted, wanted_dp),
             "cross_border_tax",
         )?)
     } else {
@@ -767,58 +842,32 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         goods: goods_sum,
         freight: freight_sum,
         insurance: insurance_sum,
-        customs_value: total(
-            sums.customs_value,
-            wanted,
-            |l| Some(l.customs_value.amount),
-            "customs_value",
-        )?,
-        duty: total(sums.duty, wanted, |l| Some(l.duty.amount), "duty")?,
-        consumption_tax: total(
-            sums.consumption_tax,
-            wanted,
-            |l| Some(l.consumption_tax.amount),
-            "consumption_tax",
-        )?,
-        vat: total(sums.vat, wanted, |l| Some(l.vat.amount), "vat")?,
-        flat_rate_tax: total(
-            sums.flat_rate_tax,
-            wanted,
-            |l| l.flat_rate_tax.as_ref().map(|f| f.amount),
-            "flat_rate_tax",
-        )?,
+        customs_value: total(sums.customs_value, (wanted, wanted_dp), "customs_value")?,
+        duty: total(sums.duty, (wanted, wanted_dp), "duty")?,
+        consumption_tax: total(sums.consumption_tax, (wanted, wanted_dp), "consumption_tax")?,
+        vat: total(sums.vat, (wanted, wanted_dp), "vat")?,
+        flat_rate_tax: total(sums.flat_rate_tax, (wanted, wanted_dp), "flat_rate_tax")?,
         cross_border_tax,
         total_tax,
         landed,
     };
     let assessed = AssessedTotals {
-        duty: total(sums.duty_assessed, tax, |l| Some(l.duty.assessed), "duty")?,
+        duty: total(sums.duty_assessed, (tax, tax_dp), "duty")?,
         consumption_tax: total(
             sums.consumption_tax_assessed,
-            tax,
-            |l| Some(l.consumption_tax.assessed),
+            (tax, tax_dp),
             "consumption_tax",
         )?,
-        vat: total(sums.vat_assessed, tax, |l| Some(l.vat.assessed), "vat")?,
-        flat_rate_tax: total(
-            sums.flat_rate_tax_assessed,
-            tax,
-            |l| l.flat_rate_tax.as_ref().map(|f| f.assessed),
-            "flat_rate_tax",
-        )?,
-        total_tax: total(
-            sums.total_tax_assessed,
-            tax,
-            |l| Some(l.total_tax_assessed),
-            "total_tax",
-        )?,
+        vat: total(sums.vat_assessed, (tax, tax_dp), "vat")?,
+        flat_rate_tax: total(sums.flat_rate_tax_assessed, (tax, tax_dp), "flat_rate_tax")?,
+        total_tax: total(sums.total_tax_assessed, (tax, tax_dp), "total_tax")?,
     };
 
     let yearly = yearly_usage(
         pack.regimes.as_slice(),
         selected.regime,
         input,
-        &order,
+        (goods_total, goods_freight_insurance),
         tax,
         &mut fx,
         (&mut explain, &mut rules),
@@ -832,9 +881,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
         incoterm: input.incoterm,
         charged_to_buyer: charges,
         regime: RegimeDecision {
-            name: selected
-                .regime
-                .map_or_else(|| "general_trade".to_owned(), |r| r.name.clone()),
+            name: selected.regime.map_or(GENERAL_TRADE, |r| r.name.clone()),
             requested: input.regime.clone(),
             rule: regime_rule,
             full_rates: selected.full_rates,
@@ -856,7 +903,7 @@ fn yearly_usage(
     regimes: &[RegimeRow],
     applied: Option<&RegimeRow>,
     input: &QuoteInput,
-    order: &Order<'_>,
+    (goods, goods_freight_insurance): (Decimal, Decimal),
     tax: Currency,
     fx: &mut Fx<'_>,
     (explain, rules): (&mut Vec<Explanation>, &mut RuleList),
@@ -891,8 +938,8 @@ fn yearly_usage(
     };
     let after = if counted.is_some() {
         let basis = match regime.value_basis {
-            ValueBasis::Goods => order.goods,
-            ValueBasis::GoodsFreightInsurance => order.goods_freight_insurance,
+            ValueBasis::Goods => goods,
+            ValueBasis::GoodsFreightInsurance => goods_freight_insurance,
         };
         let value = fx.apply(basis, tax, ccy)?;
         let value = rounding::round(value, ccy, RoundingRule::HalfUp)

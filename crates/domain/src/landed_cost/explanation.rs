@@ -11,23 +11,23 @@ use crate::{Currency, Money};
 
 use super::incoterms::{BuyerCharges, Incoterm};
 use super::output::RuleIx;
-use super::regime::RefusalReason;
-use super::rule_pack::{ConsumptionTaxKind, CustomsValueBasis, RuleRef};
+use super::regime::{RefusalDetail, RefusalReason};
+use super::rule_pack::{ConsumptionTaxKind, CustomsValueBasis, RuleRef, RuleText};
 
 /// What was done, with the figures it used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     Regime {
-        name: String,
+        name: RuleText,
         full_rates: bool,
     },
     GeneralTrade {
         requested: bool,
     },
     RegimeRefused {
-        name: String,
+        name: RuleText,
         reason: RefusalReason,
-        detail: String,
+        detail: RefusalDetail,
     },
     YearlyAssumedZero,
     Yearly {
@@ -67,16 +67,16 @@ pub enum Step {
         rate: Decimal,
     },
     Preferential {
-        agreement: String,
+        agreement: RuleText,
         rate: Decimal,
         applied: bool,
     },
     Additional {
-        measure: String,
+        measure: RuleText,
         rate: Decimal,
     },
     Suspended {
-        measure: String,
+        measure: RuleText,
     },
     Duty {
         rate: Decimal,

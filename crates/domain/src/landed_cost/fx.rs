@@ -8,9 +8,10 @@ use crate::Money;
 use crate::money::{ExchangeRate, RoundingRule};
 
 use super::error::QuoteError;
-use super::rounding;
+use super::rounding::{self, Divider};
 
 /// How an amount changes currency under one given rate.
+#[derive(Clone, Copy)]
 enum Conversion {
     Multiply(Decimal),
     Divide(Decimal),
@@ -31,22 +32,104 @@ impl Conversion {
     }
 }
 
+/// Indexes of the rates used, in first-use order: a few inline (a quote uses one to three).
+#[derive(Default)]
+struct Used {
+    inline: [u32; 4],
+    len: usize,
+    more: Vec<u32>,
+}
+
+impl Used {
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let inline = self.inline.get(..self.len).unwrap_or_default();
+        inline.iter().chain(&self.more).map(|i| *i as usize)
+    }
+
+    fn note(&mut self, index: usize) {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        if self.iter().any(|i| i == index as usize) {
+            return;
+        }
+        match self.inline.get_mut(self.len) {
+            Some(slot) if self.more.is_empty() => {
+                *slot = index;
+                self.len += 1;
+            }
+            _ => self.more.push(index),
+        }
+    }
+}
+
+/// Conversion from one currency to another at one of the given rates, for figures of the
+/// target currency rounded by one rule; found once, applied to many figures.
+#[derive(Clone)]
+pub(crate) struct Converter {
+    from: Currency,
+    to: Currency,
+    rule: RoundingRule,
+    conversion: Conversion,
+    /// The exact division's constant parts, for amounts of one scale.
+    divider: Option<Divider>,
+}
+
+impl Converter {
+    /// [`Converter::apply_rounded`] for an amount of `minor` units of `scale` decimals, where
+    /// the exact division decides it (`None` otherwise).
+    pub(crate) fn divide_minor(&self, minor: i64, scale: u32) -> Option<Money> {
+        self.divider.as_ref()?.apply_minor(minor, scale)
+    }
+
+    /// `amount` (in `from`) in `to`, rounded once by the rule: as [`Fx::apply_rounded`].
+    pub(crate) fn apply_rounded(
+        &self,
+        amount: Decimal,
+        field: impl FnOnce() -> String,
+    ) -> Result<Money, QuoteError> {
+        // Rounding the exact quotient stands in for the 28-digit division where it provably
+        // gives the same money (see `rounding::divide`).
+        if let Some(money) = self.divider.as_ref().and_then(|d| d.apply(amount)) {
+            return Ok(money);
+        }
+        let converted = self.conversion.apply(amount, self.from, self.to)?;
+        rounding::round(converted, self.to, self.rule).map_err(|e| QuoteError::money(field())(e))
+    }
+}
+
 pub(crate) struct Fx<'a> {
     rates: &'a [ExchangeRate],
-    /// Indexes into `rates` of those used, in first-use order.
-    used: Vec<usize>,
+    used: Used,
+    /// The pair last looked up: a quote converts runs of figures in one pair.
+    last: Option<(Currency, Currency, Conversion)>,
+    /// The rounded conversion last prepared, with the scale of amounts it was prepared for.
+    converter: Option<(Converter, u32)>,
 }
 
 impl<'a> Fx<'a> {
     pub(crate) fn new(rates: &'a [ExchangeRate]) -> Fx<'a> {
         Fx {
             rates,
-            used: Vec::new(),
+            used: Used::default(),
+            last: None,
+            converter: None,
         }
     }
 
     /// The rate between `from` and `to` (`from` ≠ `to`), noted as used.
     fn find(&mut self, from: Currency, to: Currency) -> Result<Conversion, QuoteError> {
+        match self.last {
+            // Found before, so already noted: the same rate again.
+            Some((f, t, conversion)) if f == from && t == to => Ok(conversion),
+            _ => {
+                let conversion = self.scan(from, to)?;
+                self.last = Some((from, to, conversion));
+                Ok(conversion)
+            }
+        }
+    }
+
+    /// The first given rate between `from` and `to`, noted as used.
+    fn scan(&mut self, from: Currency, to: Currency) -> Result<Conversion, QuoteError> {
         for (index, rate) in self.rates.iter().enumerate() {
             // Dividing by the inverse pair's rate keeps the figure exact where 1/rate would not.
             let conversion = if rate.base() == from && rate.quote() == to {
@@ -56,9 +139,7 @@ impl<'a> Fx<'a> {
             } else {
                 continue;
             };
-            if !self.used.contains(&index) {
-                self.used.push(index);
-            }
+            self.used.note(index);
             return Ok(conversion);
         }
         Err(QuoteError::MissingRate { from, to })
@@ -87,20 +168,57 @@ impl<'a> Fx<'a> {
         rule: RoundingRule,
         field: impl FnOnce() -> String,
     ) -> Result<Money, QuoteError> {
-        let converted = if from == to {
-            amount
-        } else {
-            let conversion = self.find(from, to)?;
-            // Rounding the exact quotient stands in for the 28-digit division where it
-            // provably gives the same money (see `rounding::divide`).
-            if let Conversion::Divide(rate) = conversion
-                && let Some(money) = rounding::divide(amount, rate, to, rule)
-            {
-                return Ok(money);
-            }
-            conversion.apply(amount, from, to)?
+        if from == to {
+            return rounding::round(amount, to, rule).map_err(|e| QuoteError::money(field())(e));
+        }
+        self.converter(from, to, rule, amount.scale())?
+            .apply_rounded(amount, field)
+    }
+
+    /// The conversion from `from` to `to` for figures rounded by `rule` (see [`Fx::prepare`]),
+    /// kept for the next figures of the same pair, rule and scale.
+    pub(crate) fn converter(
+        &mut self,
+        from: Currency,
+        to: Currency,
+        rule: RoundingRule,
+        scale: u32,
+    ) -> Result<&Converter, QuoteError> {
+        let fresh = !matches!(
+            &self.converter,
+            Some((c, s)) if c.from == from && c.to == to && c.rule == rule && *s == scale
+        );
+        if fresh {
+            let converter = self.prepare(from, to, rule, scale)?;
+            self.converter = Some((converter, scale));
+        }
+        match &self.converter {
+            Some((converter, _)) => Ok(converter),
+            None => Err(QuoteError::MissingRate { from, to }),
+        }
+    }
+
+    /// The conversion from `from` to `to` (`from` ≠ `to`) at a given rate, noted as used, for
+    /// figures rounded by `rule` (amounts of `scale` decimals take the exact division's way).
+    fn prepare(
+        &mut self,
+        from: Currency,
+        to: Currency,
+        rule: RoundingRule,
+        scale: u32,
+    ) -> Result<Converter, QuoteError> {
+        let conversion = self.find(from, to)?;
+        let divider = match conversion {
+            Conversion::Divide(rate) => Divider::new(rate, scale, to, rule),
+            Conversion::Multiply(_) => None,
         };
-        rounding::round(converted, to, rule).map_err(|e| QuoteError::money(field())(e))
+        Ok(Converter {
+            from,
+            to,
+            rule,
+            conversion,
+            divider,
+        })
     }
 
     /// `money` converted to `to`, rounded once by `rule`.
@@ -121,7 +239,7 @@ impl<'a> Fx<'a> {
 
     /// The rates used, in first-use order.
     pub(crate) fn used(&self) -> impl Iterator<Item = &'a ExchangeRate> + '_ {
-        self.used.iter().filter_map(|i| self.rates.get(*i))
+        self.used.iter().filter_map(|i| self.rates.get(i))
     }
 }
 

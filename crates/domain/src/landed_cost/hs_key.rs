@@ -45,13 +45,13 @@ impl PrefixKey {
 
 impl From<&HsPrefix> for PrefixKey {
     fn from(prefix: &HsPrefix) -> PrefixKey {
-        digits_key(prefix.digits())
+        digits_key(prefix.digits().as_bytes())
     }
 }
 
-fn digits_key(digits: &str) -> PrefixKey {
+fn digits_key(digits: &[u8]) -> PrefixKey {
     let value = digits
-        .bytes()
+        .iter()
         .fold(0_u64, |acc, b| acc * 10 + u64::from(b.wrapping_sub(b'0')));
     PrefixKey {
         len: u8::try_from(digits.len()).unwrap_or(0),
@@ -59,9 +59,52 @@ fn digits_key(digits: &str) -> PrefixKey {
     }
 }
 
+impl PrefixKey {
+    /// The whole code as a key.
+    pub(crate) fn of_code(code: &HsCode) -> PrefixKey {
+        digits_key(code.digit_bytes())
+    }
+
+    /// The first `len` digits (`len` ≤ this key's length, even), or "*" for 0.
+    pub(crate) fn head(self, len: u8) -> PrefixKey {
+        /// 10^0 to 10^10: a code has at most ten digits.
+        const POWERS: [u64; 11] = [
+            1,
+            10,
+            100,
+            1_000,
+            10_000,
+            100_000,
+            1_000_000,
+            10_000_000,
+            100_000_000,
+            1_000_000_000,
+            10_000_000_000,
+        ];
+        let cut = self.len.saturating_sub(len);
+        let divisor = POWERS
+            .get(usize::from(cut))
+            .copied()
+            .unwrap_or_else(|| 10_u64.saturating_pow(u32::from(cut)));
+        PrefixKey {
+            len: len.min(self.len),
+            digits: self.digits / divisor,
+        }
+    }
+
+    /// The next shorter prefix: 2 digits fewer, "*" after the chapter; `None` after "*".
+    pub(crate) fn parent(self) -> Option<PrefixKey> {
+        match self.len {
+            0 => None,
+            2 => Some(PrefixKey::ALL),
+            len => Some(self.head(len - 2)),
+        }
+    }
+}
+
 /// Every prefix a code falls under, most specific first, ending with "*".
 pub(crate) fn prefixes_of(code: &HsCode) -> impl Iterator<Item = PrefixKey> {
-    let full = digits_key(code.digits());
+    let full = PrefixKey::of_code(code);
     let mut len = full.len;
     let mut digits = full.digits;
     let mut done = false;

@@ -36,14 +36,14 @@ pub use hs_key::PrefixKey;
 pub use incoterms::{BuyerCharges, Incoterm, TransportMode};
 pub use input::{BuyerKind, Measures, QuoteInput, QuoteLine, RequestedRegime, Transport};
 pub use output::{
-    AssessedTotals, ConsumptionTax, Duty, DutyComponent, Figure, LineQuote, Quote, Refusal,
-    RegimeDecision, RuleIx, Threshold, Totals, Vat, YearlyUsage,
+    AssessedTotals, Components, ConsumptionTax, Duty, DutyComponent, Figure, LineQuote, Quote,
+    Refusal, RegimeDecision, RuleIx, Threshold, Totals, Vat, YearlyUsage,
 };
-pub use regime::RefusalReason;
+pub use regime::{RefusalDetail, RefusalReason};
 pub use rule_book::RuleBook;
 pub use rule_pack::{
     BuyerScope, Confidence, ConsumptionTaxKind, ConsumptionTaxRow, CustomsValueBasis, DutyMode,
     FreightRateRow, FreightTables, InsuranceRow, Jurisdiction, PositiveListRow, RegimeRow,
-    RuleMeta, RulePack, RuleRef, SingleItemOverLimit, TariffCondition, TariffKind, TariffRow,
-    TaxMode, ValueBasis, VatRow,
+    RuleMeta, RulePack, RuleRef, RuleText, SingleItemOverLimit, TariffCondition, TariffKind,
+    TariffRow, TaxMode, ValueBasis, VatRow,
 };

@@ -15,8 +15,8 @@ use crate::{Country, Currency, HsCode, Money};
 use super::explanation::Explanation;
 use super::incoterms::{BuyerCharges, Incoterm};
 use super::input::RequestedRegime;
-use super::regime::RefusalReason;
-use super::rule_pack::{ConsumptionTaxKind, RuleRef, TariffKind};
+use super::regime::{RefusalDetail, RefusalReason};
+use super::rule_pack::{ConsumptionTaxKind, RuleRef, RuleText, TariffKind};
 
 /// A rule row of a quote: its position in [`Quote::rules`] (in JSON, a number indexing `rules`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -34,23 +34,34 @@ impl RuleIx {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RuleList {
     rules: Vec<RuleRef>,
+    /// One bit per listed row, picked by a hash of its address: a row whose bit is clear is not
+    /// listed yet, so it is added without a scan.
+    seen: u64,
 }
 
 impl RuleList {
     pub(crate) fn with_capacity(capacity: usize) -> RuleList {
         RuleList {
             rules: Vec::with_capacity(capacity),
+            seen: 0,
         }
     }
 
     /// The position of `rule`, listing it first if new. A quote uses a few dozen rows at most,
-    /// so a scan by address (newest first: rows repeat nearby) beats hashing.
+    /// so a scan by address (newest first: rows repeat nearby) beats hashing; a new row is
+    /// mostly known new from `seen` alone.
     pub(crate) fn ix(&mut self, rule: &RuleRef) -> RuleIx {
-        let found = self
-            .rules
-            .iter()
-            .rposition(|r| std::sync::Arc::ptr_eq(&r.0, &rule.0));
+        let address = std::sync::Arc::as_ptr(&rule.0) as usize as u64;
+        let bit = 1_u64 << (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+        let found = if self.seen & bit == 0 {
+            None
+        } else {
+            self.rules
+                .iter()
+                .rposition(|r| std::sync::Arc::ptr_eq(&r.0, &rule.0))
+        };
         let index = found.unwrap_or_else(|| {
+            self.seen |= bit;
             self.rules.push(rule.clone());
             self.rules.len() - 1
         });
@@ -79,7 +90,7 @@ pub struct Figure {
 }
 
 /// One tariff row's part in a line's duty.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DutyComponent {
     pub kind: TariffKind,
@@ -89,6 +100,104 @@ pub struct DutyComponent {
     /// False for a preference without proof of origin, or a suspended or superseded rate.
     pub applied: bool,
     pub rule: RuleIx,
+}
+
+/// A line's duty components, in order: the first few kept inline (a base rate, a preference and
+/// an additional duty need no allocation). A list in JSON; a slice in Rust.
+#[derive(Clone)]
+pub struct Components {
+    inline: [DutyComponent; INLINE_COMPONENTS],
+    len: usize,
+    /// All of them, once there are more than fit inline.
+    spilled: Vec<DutyComponent>,
+}
+
+const INLINE_COMPONENTS: usize = 3;
+
+const FILLER: DutyComponent = DutyComponent {
+    kind: TariffKind::Mfn,
+    rate: Decimal::ZERO,
+    applied: false,
+    rule: RuleIx(0),
+};
+
+impl Default for Components {
+    fn default() -> Components {
+        Components {
+            inline: [FILLER; INLINE_COMPONENTS],
+            len: 0,
+            spilled: Vec::new(),
+        }
+    }
+}
+
+impl Components {
+    pub fn push(&mut self, component: DutyComponent) {
+        if self.spilled.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = component;
+                self.len += 1;
+                return;
+            }
+            self.spilled.extend_from_slice(&self.inline);
+        }
+        self.spilled.push(component);
+    }
+
+    pub fn as_slice(&self) -> &[DutyComponent] {
+        if self.spilled.is_empty() {
+            self.inline.get(..self.len).unwrap_or_default()
+        } else {
+            &self.spilled
+        }
+    }
+}
+
+impl std::ops::Deref for Components {
+    type Target = [DutyComponent];
+
+    fn deref(&self) -> &[DutyComponent] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a Components {
+    type Item = &'a DutyComponent;
+    type IntoIter = std::slice::Iter<'a, DutyComponent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl From<Vec<DutyComponent>> for Components {
+    fn from(components: Vec<DutyComponent>) -> Components {
+        let mut out = Components::default();
+        for component in components {
+            out.push(component);
+        }
+        out
+    }
+}
+
+impl PartialEq for Components {
+    fn eq(&self, other: &Components) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Components {}
+
+impl std::fmt::Debug for Components {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl Serialize for Components {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.as_slice())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -106,7 +215,8 @@ pub struct Duty {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub rate: Option<Decimal>,
-    pub components: Vec<DutyComponent>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<DutyComponent>))]
+    pub components: Components,
     /// The regime's flat duty row, when a flat amount replaces the tariff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleIx>,
@@ -265,9 +375,11 @@ pub struct AssessedTotals {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
-    pub regime: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub regime: RuleText,
     pub reason: RefusalReason,
-    pub detail: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub detail: RefusalDetail,
     pub rule: RuleIx,
 }
 
@@ -275,7 +387,8 @@ pub struct Refusal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegimeDecision {
-    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub name: RuleText,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub requested: RequestedRegime,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,7 +424,8 @@ pub struct Quote {
     pub date: Date,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub destination: Country,
-    pub jurisdiction: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub jurisdiction: RuleText,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -7,14 +7,14 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::Date;
 
-use crate::Money;
+use crate::{Country, Currency, HsCode, Money};
 
+use super::engine::LineWork;
 use super::error::QuoteError;
 use super::fx::Fx;
 use super::incoterms::TransportMode;
 use super::input::{BuyerKind, QuoteLine, RequestedRegime};
 use super::output::{Refusal, RuleList};
-use super::rule_book::LineEntries;
 use super::rule_pack::{BuyerScope, RegimeRow, RulePack, SingleItemOverLimit, ValueBasis};
 
 /// Why a regime does not apply. The names are stable: clients may act on them.
@@ -53,12 +53,110 @@ impl fmt::Display for RefusalReason {
     }
 }
 
+/// Why a regime was refused, in words: kept as the figures it names and written out only when
+/// the quote is shown (as text in JSON).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefusalDetail {
+    SuspendedSince(Date),
+    ConsumersOnly,
+    OriginNotCovered {
+        line: usize,
+        origin: Country,
+    },
+    Transport {
+        modes: Vec<TransportMode>,
+        given: Option<TransportMode>,
+    },
+    NotOnPositiveList {
+        line: usize,
+        hs: HsCode,
+    },
+    /// The order's value over the per-order limit, in the limit's currency.
+    PerOrderLimit {
+        value: Decimal,
+        limit: Decimal,
+        currency: Currency,
+        more_than_one_item: bool,
+    },
+    YearlyLimit {
+        used: Decimal,
+        value: Decimal,
+        limit: Decimal,
+        currency: Currency,
+    },
+}
+
+impl fmt::Display for RefusalDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefusalDetail::SuspendedSince(date) => write!(f, "suspended since {date}"),
+            RefusalDetail::ConsumersOnly => f.write_str("for consumers only"),
+            RefusalDetail::OriginNotCovered { line, origin } => {
+                write!(f, "line {line}: origin {origin} is not covered")
+            }
+            RefusalDetail::Transport { modes, given } => {
+                f.write_str("only by ")?;
+                for (i, mode) in modes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    f.write_str(mode.name())?;
+                }
+                write!(
+                    f,
+                    "; transport.mode is {}",
+                    given.map_or("not given", |m| m.name())
+                )
+            }
+            RefusalDetail::NotOnPositiveList { line, hs } => write!(
+                f,
+                "line {line}: HS {} is not on the positive list",
+                hs.formatted()
+            ),
+            RefusalDetail::PerOrderLimit {
+                value,
+                limit,
+                currency: ccy,
+                more_than_one_item,
+            } => {
+                write!(
+                    f,
+                    "order value {} {ccy} is over the per-order limit {limit} {ccy}",
+                    value.round_dp(2)
+                )?;
+                if *more_than_one_item {
+                    f.write_str(" and has more than one item")?;
+                }
+                Ok(())
+            }
+            RefusalDetail::YearlyLimit {
+                used,
+                value,
+                limit,
+                currency: ccy,
+            } => write!(
+                f,
+                "{} {ccy} already used + {} {ccy} is over the yearly limit {limit} {ccy}",
+                used.round_dp(2),
+                value.round_dp(2)
+            ),
+        }
+    }
+}
+
+/// As text.
+impl Serialize for RefusalDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The facts of an order that regimes are judged on; values in the tax currency.
 pub(crate) struct Order<'a> {
     pub(crate) buyer: BuyerKind,
     pub(crate) lines: &'a [QuoteLine],
-    /// Each line's index entries, in line order.
-    pub(crate) entries: &'a [LineEntries<'a>],
+    /// Each line's rules (and figures so far), in line order.
+    pub(crate) work: &'a [LineWork<'a>],
     pub(crate) mode: Option<TransportMode>,
     pub(crate) goods: Decimal,
     pub(crate) goods_freight_insurance: Decimal,
@@ -74,7 +172,7 @@ impl Order<'_> {
 
 enum Check {
     Eligible { full_rates: bool },
-    Refused(RefusalReason, String),
+    Refused(RefusalReason, RefusalDetail),
 }
 
 /// A regime's verdict on an order.
@@ -90,13 +188,13 @@ fn check(
     if regime.suspended {
         return Ok(Check::Refused(
             Suspended,
-            format!("suspended since {}", regime.meta.0.valid_from),
+            RefusalDetail::SuspendedSince(regime.meta.0.valid_from),
         ));
     }
     if regime.buyer == BuyerScope::Consumer && order.buyer != BuyerKind::Consumer {
         return Ok(Check::Refused(
             BuyerNotEligible,
-            "for consumers only".to_owned(),
+            RefusalDetail::ConsumersOnly,
         ));
     }
     for (index, line) in order.lines.iter().enumerate() {
@@ -104,39 +202,37 @@ fn check(
         if !listed || regime.excluded_origins.contains(&line.origin) {
             return Ok(Check::Refused(
                 OriginNotEligible,
-                format!("line {index}: origin {} is not covered", line.origin),
+                RefusalDetail::OriginNotCovered {
+                    line: index,
+                    origin: line.origin,
+                },
             ));
         }
     }
     if !regime.modes.is_empty() && !order.mode.is_some_and(|m| regime.modes.contains(&m)) {
-        let modes: Vec<&str> = regime.modes.iter().map(|m| m.name()).collect();
         return Ok(Check::Refused(
             TransportNotEligible,
-            format!(
-                "only by {}; transport.mode is {}",
-                modes.join(" or "),
-                order.mode.map_or("not given", |m| m.name())
-            ),
+            RefusalDetail::Transport {
+                modes: regime.modes.clone(),
+                given: order.mode,
+            },
         ));
     }
     if regime.requires_positive_list {
         for (index, line) in order.lines.iter().enumerate() {
-            let listed = order.entries.get(index).is_some_and(|entries| {
-                entries.iter().any(|entry| {
-                    entry
-                        .positive_list
-                        .iter()
-                        .filter_map(|i| pack.positive_list.get(*i as usize))
-                        .any(|row| row.meta.valid_on(date))
-                })
+            let listed = order.work.get(index).is_some_and(|work| {
+                work.found
+                    .positive_list()
+                    .iter()
+                    .any(|listed| listed.valid_on(date))
             });
             if !listed {
                 return Ok(Check::Refused(
                     NotOnPositiveList,
-                    format!(
-                        "line {index}: HS {} is not on the positive list",
-                        line.hs.formatted()
-                    ),
+                    RefusalDetail::NotOnPositiveList {
+                        line: index,
+                        hs: line.hs,
+                    },
                 ));
             }
         }
@@ -150,20 +246,21 @@ fn check(
     if let Some(limit) = regime.per_order_limit {
         let value = fx.apply(basis, tax_currency, ccy)?;
         if value > limit {
-            let over = format!(
-                "order value {} {ccy} is over the per-order limit {limit} {ccy}",
-                value.round_dp(2)
-            );
+            let over = |more_than_one_item| RefusalDetail::PerOrderLimit {
+                value,
+                limit,
+                currency: ccy,
+                more_than_one_item,
+            };
             let single = order.single_indivisible();
             match regime.single_item_over_limit {
                 SingleItemOverLimit::GeneralRates if single => full_rates = true,
                 SingleItemOverLimit::GeneralRates => {
-                    return Ok(Check::Refused(
-                        MultiItemOverLimit,
-                        format!("{over} and has more than one item"),
-                    ));
+                    return Ok(Check::Refused(MultiItemOverLimit, over(true)));
                 }
-                SingleItemOverLimit::Refuse => return Ok(Check::Refused(PerOrderLimit, over)),
+                SingleItemOverLimit::Refuse => {
+                    return Ok(Check::Refused(PerOrderLimit, over(false)));
+                }
             }
         }
     }
@@ -176,11 +273,12 @@ fn check(
         if used + value > limit {
             return Ok(Check::Refused(
                 YearlyLimit,
-                format!(
-                    "{} {ccy} already used + {} {ccy} is over the yearly limit {limit} {ccy}",
-                    used.round_dp(2),
-                    value.round_dp(2)
-                ),
+                RefusalDetail::YearlyLimit {
+                    used,
+                    value,
+                    limit,
+                    currency: ccy,
+                },
             ));
         }
     }
@@ -215,7 +313,7 @@ pub(crate) fn select<'p>(
     let mut candidates = pack
         .regimes
         .iter()
-        .filter(|r| r.meta.valid_on(date) && wanted.is_none_or(|w| w == r.name))
+        .filter(|r| r.meta.valid_on(date) && wanted.is_none_or(|w| r.name == w))
         .peekable();
     if let Some(name) = wanted
         && candidates.peek().is_none()
@@ -230,7 +328,7 @@ pub(crate) fn select<'p>(
         known.push("general_trade");
         return Err(QuoteError::UnknownRegime {
             requested: name.to_owned(),
-            jurisdiction: pack.jurisdiction.name.clone(),
+            jurisdiction: pack.jurisdiction.name.to_string(),
             date,
             known: known.join(", "),
         });
@@ -256,7 +354,7 @@ pub(crate) fn select<'p>(
             return Err(QuoteError::RegimeRefused {
                 requested: requested.name().to_owned(),
                 reason: refusal.reason,
-                detail: refusal.detail.clone(),
+                detail: refusal.detail.to_string(),
                 rule: rules
                     .get(refusal.rule)
                     .map_or_else(String::new, |r| r.id().to_owned()),

@@ -92,6 +92,155 @@ impl Serialize for RuleRef {
     }
 }
 
+/// RuleText of a rule row that quotes repeat (a jurisdiction's or a regime's name, an agreement, a
+/// measure), shared so that a quote names it without copying it. Compares, hashes, prints and
+/// serializes as the text it holds.
+#[derive(Clone)]
+pub struct RuleText(RuleTextRepr);
+
+#[derive(Clone)]
+enum RuleTextRepr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl RuleText {
+    pub const fn from_static(text: &'static str) -> RuleText {
+        RuleText(RuleTextRepr::Static(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            RuleTextRepr::Static(text) => text,
+            RuleTextRepr::Shared(text) => text,
+        }
+    }
+}
+
+impl Default for RuleText {
+    fn default() -> RuleText {
+        RuleText::from_static("")
+    }
+}
+
+impl std::ops::Deref for RuleText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for RuleText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for RuleText {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for RuleText {
+    fn from(text: String) -> RuleText {
+        RuleText(RuleTextRepr::Shared(text.into()))
+    }
+}
+
+impl From<&str> for RuleText {
+    fn from(text: &str) -> RuleText {
+        RuleText(RuleTextRepr::Shared(text.into()))
+    }
+}
+
+impl From<RuleText> for String {
+    fn from(text: RuleText) -> String {
+        text.as_str().to_owned()
+    }
+}
+
+impl PartialEq for RuleText {
+    fn eq(&self, other: &RuleText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RuleText {}
+
+impl PartialEq<str> for RuleText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for RuleText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for RuleText {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<RuleText> for str {
+    fn eq(&self, other: &RuleText) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<RuleText> for &str {
+    fn eq(&self, other: &RuleText) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<RuleText> for String {
+    fn eq(&self, other: &RuleText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::hash::Hash for RuleText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for RuleText {
+    fn partial_cmp(&self, other: &RuleText) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RuleText {
+    fn cmp(&self, other: &RuleText) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Display for RuleText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RuleText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for RuleText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// Which goods value customs assesses duty on: CIF (goods + freight + insurance to the place of
 /// import, as in China and the EU) or FOB (goods only, as in the US and Canada).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -107,7 +256,7 @@ pub enum CustomsValueBasis {
 pub struct Jurisdiction {
     pub meta: RuleRef,
     /// Short name used in messages, e.g. "CN" or "EU".
-    pub name: String,
+    pub name: RuleText,
     pub countries: Vec<Country>,
     pub tax_currency: Currency,
     /// Applied to each final per-tax amount; intermediate figures keep full precision.
@@ -148,9 +297,9 @@ pub struct TariffRow {
     /// Empty: every origin.
     pub origins: Vec<Country>,
     /// Agreement of a preferential row ("ACFTA", "LDC").
-    pub agreement: String,
+    pub agreement: RuleText,
     /// Measure an additional row belongs to, or a suspension suspends.
-    pub measure: String,
+    pub measure: RuleText,
     pub rate: Decimal,
     pub proof_required: bool,
     pub condition: Option<TariffCondition>,
@@ -267,7 +416,7 @@ pub enum SingleItemOverLimit {
 pub struct RegimeRow {
     pub meta: RuleRef,
     /// The name a quote requests it by: "cbec_retail", "ioss", "low_value", "courier", …
-    pub name: String,
+    pub name: RuleText,
     pub buyer: BuyerScope,
     pub limit_currency: Currency,
     pub per_order_limit: Option<Decimal>,

@@ -7,14 +7,9 @@ use time::Date;
 use super::error::QuoteError;
 use super::explanation::{Explanation, Step};
 use super::input::QuoteLine;
-use super::output::{DutyComponent, RuleList};
-use super::rule_book::LineEntries;
+use super::output::{Components, DutyComponent, RuleList};
+use super::rule_book::{Dated, LineRules};
 use super::rule_pack::{RulePack, TariffCondition, TariffKind, TariffRow};
-
-pub(crate) struct DutyRate {
-    pub(crate) rate: Decimal,
-    pub(crate) components: Vec<DutyComponent>,
-}
 
 fn component(row: &TariffRow, applied: bool, rules: &mut RuleList) -> DutyComponent {
     DutyComponent {
@@ -25,146 +20,161 @@ fn component(row: &TariffRow, applied: bool, rules: &mut RuleList) -> DutyCompon
     }
 }
 
+/// The measures met so far on a line: a few, kept inline.
+#[derive(Default)]
+struct Measures {
+    inline: [u32; 4],
+    len: usize,
+    more: Vec<u32>,
+}
+
+impl Measures {
+    /// False when `measure` was met before.
+    fn insert(&mut self, measure: u32) -> bool {
+        let inline = self.inline.get(..self.len).unwrap_or_default();
+        if inline.contains(&measure) || self.more.contains(&measure) {
+            return false;
+        }
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = measure;
+                self.len += 1;
+            }
+            None => self.more.push(measure),
+        }
+        true
+    }
+}
+
+/// The rows of `list` in force on `date` for goods of `origin`, in list order.
+fn in_force<'p>(
+    list: &'p [Dated],
+    rows: &'p [TariffRow],
+    date: Date,
+    origin: crate::Country,
+) -> impl Iterator<Item = (&'p Dated, &'p TariffRow)> {
+    list.iter()
+        .filter(move |d| d.valid_on(date))
+        .filter_map(|d| Some((d, rows.get(d.row as usize)?)))
+        .filter(move |(_, row)| row.applies_to(origin))
+}
+
+/// Where a line's duty rate is recorded: its steps, its components and the rows they name.
+pub(crate) struct Record<'a> {
+    pub(crate) explain: &'a mut Vec<Explanation>,
+    pub(crate) rules: &'a mut RuleList,
+    pub(crate) components: &'a mut Components,
+}
+
+impl Record<'_> {
+    /// A component of `row` and its step, for line `line`.
+    fn note(&mut self, line: usize, row: &TariffRow, applied: bool, step: Step) {
+        let component = component(row, applied, self.rules);
+        self.explain.push(Explanation {
+            line: Some(line),
+            rule: Some(component.rule),
+            step,
+        });
+        self.components.push(component);
+    }
+}
+
+/// The ad valorem duty rate of a line (base or preference, plus additional duties), each row
+/// that made it recorded.
 pub(crate) fn duty_rate(
-    entries: &LineEntries<'_>,
+    found: &LineRules<'_>,
     pack: &RulePack,
     line: &QuoteLine,
     index: usize,
     date: Date,
-    explain: &mut Vec<Explanation>,
-    rules: &mut RuleList,
-) -> Result<DutyRate, QuoteError> {
-    let mut mfn: Option<&TariffRow> = None;
-    let mut provisional: Option<&TariffRow> = None;
+    mut record: Record<'_>,
+) -> Result<Decimal, QuoteError> {
+    let rows = pack.tariffs.as_slice();
+    let origin = line.origin;
+    // The first row in force of each base kind; the lowest preference, proven or not.
+    let mfn = in_force(found.mfn(), rows, date, origin).next();
+    let provisional = in_force(found.provisional(), rows, date, origin).next();
     let mut preferential: Option<&TariffRow> = None;
     let mut unproven: Option<&TariffRow> = None;
-    let mut additional: Vec<&TariffRow> = Vec::new();
-    let mut suspensions: Vec<&TariffRow> = Vec::new();
-    for entry in entries.iter() {
-        for row in entry
-            .tariffs
-            .iter()
-            .filter_map(|i| pack.tariffs.get(*i as usize))
-            .filter(|row| row.meta.valid_on(date) && row.applies_to(line.origin))
-        {
-            match row.kind {
-                TariffKind::Mfn => {
-                    mfn.get_or_insert(row);
-                }
-                TariffKind::Provisional => {
-                    provisional.get_or_insert(row);
-                }
-                TariffKind::Preferential => {
-                    let slot = if row.proof_required && !line.preferential_proof {
-                        &mut unproven
-                    } else {
-                        &mut preferential
-                    };
-                    if slot.is_none_or(|best| row.rate < best.rate) {
-                        *slot = Some(row);
-                    }
-                }
-                TariffKind::Additional => {
-                    let condition_met = match row.condition {
-                        None => true,
-                        Some(TariffCondition::OverQuota) => line.over_quota,
-                    };
-                    // The most specific row of a measure wins, and rows come most specific first.
-                    if condition_met && !additional.iter().any(|a| a.measure == row.measure) {
-                        additional.push(row);
-                    }
-                }
-                TariffKind::Suspension => suspensions.push(row),
-            }
+    for (_, row) in in_force(found.preferential(), rows, date, origin) {
+        let slot = if row.proof_required && !line.preferential_proof {
+            &mut unproven
+        } else {
+            &mut preferential
+        };
+        if slot.is_none_or(|best| row.rate < best.rate) {
+            *slot = Some(row);
         }
     }
-    let base = provisional.or(mfn).ok_or_else(|| QuoteError::NoRule {
-        field: format!("lines[{index}].hs"),
-        what: "tariff (MFN)",
-        hs: line.hs.formatted(),
-        jurisdiction: pack.jurisdiction.name.clone(),
-        date,
-    })?;
-    let mut components = Vec::with_capacity(2 + additional.len());
-    let mut push = |step: Step,
-                    row: &TariffRow,
-                    applied: bool,
-                    components: &mut Vec<DutyComponent>,
-                    rules: &mut RuleList| {
-        let component = component(row, applied, rules);
-        explain.push(Explanation {
-            line: Some(index),
-            rule: Some(component.rule),
-            step,
-        });
-        components.push(component);
-    };
+    let base = provisional
+        .or(mfn)
+        .map(|(_, row)| row)
+        .ok_or_else(|| QuoteError::NoRule {
+            field: format!("lines[{index}].hs"),
+            what: "tariff (MFN)",
+            hs: line.hs.formatted(),
+            jurisdiction: pack.jurisdiction.name.to_string(),
+            date,
+        })?;
     let preference = preferential.filter(|p| p.rate < base.rate);
-    push(
+    record.note(
+        index,
+        base,
+        preference.is_none(),
         Step::BaseTariff {
             provisional: base.kind == TariffKind::Provisional,
             rate: base.rate,
         },
-        base,
-        preference.is_none(),
-        &mut components,
-        rules,
     );
     let mut rate = base.rate;
     if let Some(p) = preference {
         rate = p.rate;
-        push(
-            Step::Preferential {
-                agreement: p.agreement.clone(),
-                rate: p.rate,
-                applied: true,
-            },
-            p,
-            true,
-            &mut components,
-            rules,
-        );
+        let step = Step::Preferential {
+            agreement: p.agreement.clone(),
+            rate: p.rate,
+            applied: true,
+        };
+        record.note(index, p, true, step);
     } else if let Some(u) = unproven.filter(|u| u.rate < base.rate) {
-        push(
-            Step::Preferential {
-                agreement: u.agreement.clone(),
-                rate: u.rate,
-                applied: false,
-            },
-            u,
-            false,
-            &mut components,
-            rules,
-        );
+        let step = Step::Preferential {
+            agreement: u.agreement.clone(),
+            rate: u.rate,
+            applied: false,
+        };
+        record.note(index, u, false, step);
     }
-    for row in additional {
-        match suspensions.iter().find(|s| s.measure == row.measure) {
+    // Additional duties whose condition is met, the most specific row of each measure (rows come
+    // most specific first), unless a suspension of the measure is in force.
+    let condition_met = |row: &TariffRow| match row.condition {
+        None => true,
+        Some(TariffCondition::OverQuota) => line.over_quota,
+    };
+    let mut seen = Measures::default();
+    for (dated, row) in in_force(found.additional(), rows, date, origin) {
+        if !condition_met(row) || !seen.insert(dated.measure) {
+            continue;
+        }
+        let suspension = in_force(found.suspension(), rows, date, origin)
+            .find(|(d, _)| d.measure == dated.measure)
+            .map(|(_, row)| row);
+        match suspension {
             Some(suspension) => {
-                push(
-                    Step::Suspended {
-                        measure: row.measure.clone(),
-                    },
-                    suspension,
-                    true,
-                    &mut components,
-                    rules,
-                );
-                components.push(component(row, false, rules));
+                let step = Step::Suspended {
+                    measure: row.measure.clone(),
+                };
+                record.note(index, suspension, true, step);
+                let component = component(row, false, record.rules);
+                record.components.push(component);
             }
             None => {
                 rate += row.rate;
-                push(
-                    Step::Additional {
-                        measure: row.measure.clone(),
-                        rate: row.rate,
-                    },
-                    row,
-                    true,
-                    &mut components,
-                    rules,
-                );
+                let step = Step::Additional {
+                    measure: row.measure.clone(),
+                    rate: row.rate,
+                };
+                record.note(index, row, true, step);
             }
         }
     }
-    Ok(DutyRate { rate, components })
+    Ok(rate)
 }

@@ -25,36 +25,100 @@ impl Money {
         &self,
         weights: &[W],
     ) -> Result<Vec<Money>, MoneyError> {
-        let weights = integer_weights(weights, self)?;
-        let too_large = || MoneyError::WeightsTooLarge { amount: *self };
-        let total = weights
-            .iter()
-            .try_fold(0_u128, |sum, w| sum.checked_add(*w))
-            .ok_or_else(too_large)?;
+        let mut integers = vec![0_u128; weights.len()];
+        let total = integer_weights(weights.iter().map(|w| (*w).into()), self, &mut integers)?;
+        let mut parts = vec![Money::zero(self.currency); weights.len()];
+        self.allocate_integers(&integers, total, |index, part| {
+            if let Some(slot) = parts.get_mut(index) {
+                *slot = part;
+            }
+        })?;
+        Ok(parts)
+    }
+
+    /// The split of [`Money::allocate`] by integer weights (from [`integer_weights`]) that add
+    /// up to `total`: each part is handed to `part` with its index.
+    pub(crate) fn allocate_integers(
+        &self,
+        weights: &[u128],
+        total: u128,
+        mut part: impl FnMut(usize, Money),
+    ) -> Result<(), MoneyError> {
         if total == 0 {
             return Err(MoneyError::ZeroWeights);
         }
+        let too_large = || MoneyError::WeightsTooLarge { amount: *self };
         let whole = self.minor_i128().unsigned_abs();
-
-        // (index, floor of the exact share, remainder of that division)
-        let mut shares = Vec::with_capacity(weights.len());
-        for (index, weight) in weights.into_iter().enumerate() {
-            let product = whole.checked_mul(weight).ok_or_else(too_large)?;
-            shares.push((index, product / total, product % total));
+        // The exact share of weight `w`: its floor and the remainder of that division.
+        let share = |w: u128| -> Result<(u128, u128), MoneyError> {
+            let product = whole.checked_mul(w).ok_or_else(too_large)?;
+            Ok(match (u64::try_from(product), u64::try_from(total)) {
+                (Ok(p), Ok(t)) => (u128::from(p / t), u128::from(p % t)),
+                _ => (product / total, product % total),
+            })
+        };
+        // The minor units left over go one each to the largest remainders, ties to the earliest
+        // part. The first few such parts (remainder, index), kept in that order as the shares
+        // are computed; more than that are ranked by sorting.
+        const FEW: usize = 4;
+        let mut best = [(0_u128, usize::MAX); FEW];
+        let mut floors: u128 = 0;
+        for (index, weight) in weights.iter().enumerate() {
+            let (floor, remainder) = share(*weight)?;
+            floors += floor;
+            // In place of the last kept one if larger (an equal one came earlier), then moved up
+            // past every smaller one.
+            let mut at = FEW - 1;
+            if best[at].1 != usize::MAX && remainder <= best[at].0 {
+                continue;
+            }
+            best[at] = (remainder, index);
+            while at > 0 && (best[at - 1].1 == usize::MAX || remainder > best[at - 1].0) {
+                best.swap(at - 1, at);
+                at -= 1;
+            }
         }
-        let floors: u128 = shares.iter().map(|(_, floor, _)| floor).sum();
         let leftover = usize::try_from(whole - floors).unwrap_or(0);
-        shares.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-        for share in shares.iter_mut().take(leftover) {
-            share.1 += 1;
+        let dp = self.currency.minor_units();
+        if leftover <= FEW {
+            let picked = best.get(..leftover).unwrap_or_default();
+            for (index, weight) in weights.iter().enumerate() {
+                let (floor, _) = share(*weight)?;
+                let extra = picked.iter().any(|(_, i)| *i == index);
+                part(index, self.signed_part(floor + u128::from(extra), dp)?);
+            }
+            return Ok(());
         }
-        shares.sort_by_key(|share| share.0);
-        self.signed_parts(shares.into_iter().map(|(_, part, _)| part))
+        // (floor, remainder, index), ranked by remainder then index.
+        let mut shares = Vec::with_capacity(weights.len());
+        for (index, weight) in weights.iter().enumerate() {
+            let (floor, remainder) = share(*weight)?;
+            shares.push((floor, remainder, index));
+        }
+        shares.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+        for share in shares.iter_mut().take(leftover) {
+            share.0 += 1;
+        }
+        for (magnitude, _, index) in shares {
+            part(index, self.signed_part(magnitude, dp)?);
+        }
+        Ok(())
     }
 
     /// Splits `self` into `parts` parts as equal as possible that add up exactly to `self`; the
     /// leftover minor units go one each to the first parts (100.00 / 3 = 33.34, 33.33, 33.33).
     pub fn allocate_evenly(&self, parts: usize) -> Result<Vec<Money>, MoneyError> {
+        let mut out = Vec::new();
+        self.allocate_evenly_into(parts, |part| out.push(part))?;
+        Ok(out)
+    }
+
+    /// [`Money::allocate_evenly`], each part handed to `part` in order.
+    pub(crate) fn allocate_evenly_into(
+        &self,
+        parts: usize,
+        mut part: impl FnMut(Money),
+    ) -> Result<(), MoneyError> {
         if parts == 0 {
             return Err(MoneyError::NoParts);
         }
@@ -68,56 +132,97 @@ impl Money {
         let count = u128::try_from(parts).map_err(|_| too_many())?;
         let whole = self.minor_i128().unsigned_abs();
         let (base, leftover) = (whole / count, whole % count);
-        self.signed_parts((0..count).map(|i| base + u128::from(i < leftover)))
+        let dp = self.currency.minor_units();
+        for i in 0..count {
+            part(self.signed_part(base + u128::from(i < leftover), dp)?);
+        }
+        Ok(())
     }
 
-    /// Builds the parts, magnitudes in minor units, with the sign of `self`.
-    fn signed_parts(
-        &self,
-        magnitudes: impl Iterator<Item = u128>,
-    ) -> Result<Vec<Money>, MoneyError> {
+    /// A part of `self`, its magnitude in minor units, with the sign of `self` (whose currency
+    /// has `dp` decimals).
+    #[inline]
+    fn signed_part(&self, magnitude: u128, dp: u32) -> Result<Money, MoneyError> {
+        if let Ok(narrow) = i64::try_from(magnitude) {
+            let minor = if self.is_negative() { -narrow } else { narrow };
+            return Ok(Money::from_minor_at(minor, self.currency, dp));
+        }
         let sign = if self.is_negative() { -1 } else { 1 };
-        magnitudes
-            .map(|part| {
-                // A part never exceeds the whole, so it always fits.
-                i128::try_from(part)
-                    .ok()
-                    .and_then(|part| Money::from_minor_i128(sign * part, self.currency))
-                    .ok_or(MoneyError::WeightsTooLarge { amount: *self })
-            })
-            .collect()
+        // A part never exceeds the whole, so it always fits.
+        i128::try_from(magnitude)
+            .ok()
+            .and_then(|part| Money::from_minor_i128(sign * part, self.currency))
+            .ok_or(MoneyError::WeightsTooLarge { amount: *self })
     }
 }
 
-/// Brings decimal weights to integers at a common scale, so that shares are computed exactly.
-fn integer_weights<W: Copy + Into<Decimal>>(
-    weights: &[W],
+/// Brings decimal weights to integers at a common scale (the largest scale among them with
+/// trailing zeros dropped), so that shares are computed exactly; writes them to `out` (one per
+/// weight) and answers their total. `amount` is the amount to split, named in errors.
+pub(crate) fn integer_weights<I>(
+    weights: I,
     amount: &Money,
-) -> Result<Vec<u128>, MoneyError> {
-    if weights.is_empty() {
+    out: &mut [u128],
+) -> Result<u128, MoneyError>
+where
+    I: Iterator<Item = Decimal> + Clone,
+{
+    let too_large = || MoneyError::WeightsTooLarge { amount: *amount };
+    let mut any = false;
+    let mut scale = 0;
+    for (index, weight) in weights.clone().enumerate() {
+        any = true;
+        if weight.is_sign_negative() {
+            let normal = weight.normalize();
+            if normal.is_sign_negative() {
+                return Err(MoneyError::NegativeWeight {
+                    index,
+                    weight: normal,
+                });
+            }
+        }
+        scale = scale.max(normal_scale(weight));
+    }
+    if !any {
         return Err(MoneyError::NoWeights);
     }
-    let decimals: Vec<Decimal> = weights.iter().map(|w| (*w).into().normalize()).collect();
-    if let Some((index, weight)) = decimals
-        .iter()
-        .enumerate()
-        .find(|(_, w)| w.is_sign_negative())
-    {
-        return Err(MoneyError::NegativeWeight {
-            index,
-            weight: *weight,
-        });
-    }
-    let scale = decimals.iter().map(Decimal::scale).max().unwrap_or(0);
-    decimals
-        .iter()
-        .map(|w| {
+    let mut total: u128 = 0;
+    for (weight, slot) in weights.zip(out.iter_mut()) {
+        let magnitude = weight.mantissa().unsigned_abs();
+        // The weight at the common scale: exact both ways, as `scale` keeps every nonzero digit.
+        *slot = if scale >= weight.scale() {
             10_u128
-                .checked_pow(scale - w.scale())
-                .and_then(|factor| w.mantissa().unsigned_abs().checked_mul(factor))
-        })
-        .collect::<Option<Vec<u128>>>()
-        .ok_or(MoneyError::WeightsTooLarge { amount: *amount })
+                .checked_pow(scale - weight.scale())
+                .and_then(|factor| magnitude.checked_mul(factor))
+                .ok_or_else(too_large)?
+        } else {
+            magnitude / 10_u128.pow(weight.scale() - scale)
+        };
+        total = total.checked_add(*slot).ok_or_else(too_large)?;
+    }
+    Ok(total)
+}
+
+/// The scale of `value` without its trailing zeros (that of `value.normalize()`).
+fn normal_scale(value: Decimal) -> u32 {
+    let mut mantissa = value.mantissa().unsigned_abs();
+    if mantissa == 0 {
+        return 0;
+    }
+    let mut scale = value.scale();
+    while scale > 0 {
+        // In 64 bits where the mantissa fits: a 128-bit division is several times slower.
+        let (quotient, whole) = match u64::try_from(mantissa) {
+            Ok(m) => (u128::from(m / 10), m.is_multiple_of(10)),
+            Err(_) => (mantissa / 10, mantissa.is_multiple_of(10)),
+        };
+        if !whole {
+            break;
+        }
+        mantissa = quotient;
+        scale -= 1;
+    }
+    scale
 }
 
 #[cfg(test)]

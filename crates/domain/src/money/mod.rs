@@ -23,6 +23,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 pub use allocate::MAX_ALLOCATION_PARTS;
+pub(crate) use allocate::integer_weights;
 pub use currency::Currency;
 pub use error::MoneyError;
 pub use rate::ExchangeRate;
@@ -114,6 +115,22 @@ impl Money {
     pub fn from_minor(minor: i64, currency: Currency) -> Money {
         // An i64 always fits a Decimal's 96-bit mantissa and the scale is at most 18.
         Money::from_minor_i128(i128::from(minor), currency).unwrap_or_else(|| Money::zero(currency))
+    }
+
+    /// [`Money::from_minor`] where the caller has `currency.minor_units()` at hand as `dp`.
+    pub(crate) fn from_minor_at(minor: i64, currency: Currency, dp: u32) -> Money {
+        debug_assert_eq!(dp, currency.minor_units());
+        match Decimal::try_new(minor, dp) {
+            Ok(amount) => Money { amount, currency },
+            Err(_) => Money::from_minor(minor, currency),
+        }
+    }
+
+    /// A total counted in minor units, as [`Money::sum`] answers it (an error beyond a
+    /// `Decimal`'s range).
+    pub(crate) fn sum_of_minor(total: i128, currency: Currency) -> Result<Money, MoneyError> {
+        Money::from_minor_i128(total, currency)
+            .ok_or_else(|| Money::zero(currency).overflow("summation"))
     }
 
     /// Zero in `currency`.
@@ -231,7 +248,7 @@ impl Money {
                 .checked_add(item.minor_i128())
                 .ok_or_else(|| zero.overflow("summation"))?;
         }
-        Money::from_minor_i128(total, currency).ok_or_else(|| zero.overflow("summation"))
+        Money::sum_of_minor(total, currency)
     }
 }
 

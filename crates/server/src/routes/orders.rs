@@ -443,7 +443,7 @@ pub async fn place_order(
         currency,
         regime: quote
             .as_ref()
-            .map(|(_, q)| q.regime.name.clone())
+            .map(|(_, q)| q.regime.name.to_string())
             .unwrap_or_else(|| "travel".into()),
         goods_minor: minor(goods_total)?,
         shipping_minor: minor(shipping)?,

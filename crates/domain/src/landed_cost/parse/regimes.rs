@@ -161,7 +161,7 @@ pub fn parse_regimes(
                 Some(customs_value),
             ) => Some(Jurisdiction {
                 meta,
-                name,
+                name: name.into(),
                 countries,
                 tax_currency,
                 rounding,
@@ -298,7 +298,7 @@ fn regime_row(row: &mut Row<'_>, r: &RawRegime) -> Option<RegimeRow> {
     }
     Some(RegimeRow {
         meta: meta?,
-        name: r.name.clone(),
+        name: r.name.as_str().into(),
         buyer: buyer?,
         // Without limits the currency is never used; any value will do.
         limit_currency: limit_currency?.unwrap_or(crate::Currency::USD),
