@@ -6,9 +6,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pavilion_domain::catalogue::csv::{ProductCsvWriter, parse_products_csv};
 use pavilion_domain::fx::FileErrors;
-use pavilion_store::Store;
+use pavilion_server::catalogue_index::ImportIndexing;
 use pavilion_store::audit::AuditContext;
 use pavilion_store::catalogue_import::ImportError;
+use pavilion_store::{Backend, Store};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -66,7 +67,16 @@ fn refuse(label: &str, errors: &FileErrors) -> anyhow::Error {
 
 /// Reads and checks the whole file first (every bad row is listed), then writes it in one
 /// transaction.
-pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
+///
+/// When no server holds this configuration's search index (`search_dir`), the products are
+/// indexed while they are written (see `ImportIndexing`), so that a server started afterwards
+/// finds them searchable; otherwise the server running on it indexes them. With PostgreSQL, only
+/// an index directory that exists is used (servers elsewhere have their own).
+pub async fn import(
+    store: &Store,
+    args: &ImportArgs,
+    search_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let (label, text) = if is_stdio(&args.file) {
         let mut text = String::new();
@@ -89,6 +99,23 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
     let rows = parsed.map_err(|errors| refuse(&label, &errors))?;
     let checked = started.elapsed();
 
+    // An embedded database's data directory belongs to one instance, whose server uses this
+    // index; with PostgreSQL, only an index a server of this configuration already made.
+    let embedded = store.backend() == Backend::Sqlite;
+    let mut indexing = match search_dir.filter(|dir| embedded || dir.is_dir()) {
+        Some(dir) => match ImportIndexing::start(store, &dir, &rows).await {
+            Ok(indexing) => indexing.map(|i| (i, dir)),
+            Err(e) => {
+                eprintln!(
+                    "warning: not indexing the import for search ({e}); the server will index it"
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let observer = indexing.as_mut().and_then(|(i, _)| i.observer());
+
     let count = rows.len();
     let bar = progress_bar(
         count as u64,
@@ -100,13 +127,20 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
     };
     let writing = Instant::now();
     let summary = store
-        .import_products(&ctx, rows, |n| bar.inc(n as u64))
+        .import_products_observed(&ctx, rows, |n| bar.inc(n as u64), observer)
         .await;
     bar.finish_and_clear();
     let summary = match summary {
         Ok(s) => s,
-        Err(ImportError::Rows(errors)) => return Err(refuse(&label, &errors)),
-        Err(ImportError::Store(e)) => return Err(e).context("nothing imported"),
+        Err(e) => {
+            if let Some((indexing, _)) = indexing {
+                let _ = indexing.abandon().await;
+            }
+            return match e {
+                ImportError::Rows(errors) => Err(refuse(&label, &errors)),
+                ImportError::Store(e) => Err(e).context("nothing imported"),
+            };
+        }
     };
     let written = writing.elapsed();
     let rate = |d: std::time::Duration| count as f64 / d.as_secs_f64().max(1e-9);
@@ -119,6 +153,18 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         rate(written),
         rate(started.elapsed()),
     );
+    if let (Some((indexing, dir)), Some(seq)) = (indexing, summary.outbox_seq) {
+        match indexing.finish(store, seq).await {
+            Ok(n) => println!(
+                "indexed {n} products for search in {} ({:.2} s after they were written)",
+                dir.display(),
+                (writing.elapsed() - written).as_secs_f64()
+            ),
+            Err(e) => eprintln!(
+                "warning: the search index did not take the import ({e}); the server will index it"
+            ),
+        }
+    }
     Ok(())
 }
 

@@ -261,8 +261,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             quote::import_rules(&store, &import).await
         }
         Command::Import(ImportCommand::Products { config, import }) => {
-            let store = open_migrated(&config.load()?).await?;
-            catalogue_io::import(&store, &import).await
+            let config = config.load()?;
+            let store = open_migrated(&config).await?;
+            catalogue_io::import(&store, &import, Some(config.search_dir())).await
         }
         Command::Export(ExportCommand::Products { config, export }) => {
             let store = open_migrated(&config.load()?).await?;

@@ -106,6 +106,11 @@ fn exports_import_back_and_bad_files_are_refused_whole() {
         "{out}"
     );
     assert!(out.contains("products/s"), "{out}");
+    // No server runs on the data directory: the command indexed the products itself.
+    assert!(
+        out.contains(&format!("indexed {n} products for search")),
+        "{out}"
+    );
     let all = ok(&pavilion(&["export", "products"], &data));
     assert_eq!(rows(&all).len(), 2 * n);
     assert_eq!(rows(&all)[n..], rows(&first)[..]);

@@ -119,10 +119,11 @@ struct Payload {
 
 struct WriterState {
     writer: IndexWriter<TantivyDocument>,
-    /// Product ids added since the last commit (a superset is harmless): an upserted id that is
-    /// neither here nor in the committed index needs no delete, which keeps bulk loads of new
-    /// products as fast as a rebuild.
-    added_since_commit: HashSet<String>,
+    /// Hashes of the product ids added since the last commit (a superset is harmless, so two
+    /// ids with one hash only cost a needless delete): an upserted id that is neither here nor in
+    /// the committed index needs no delete, which keeps bulk loads of new products as fast as a
+    /// rebuild. Eight bytes an id, where the ids themselves took about sixty.
+    added_since_commit: HashSet<u64>,
 }
 
 /// The catalogue index: one per process (one writer per index directory), shared by the
@@ -331,7 +332,8 @@ impl SearchIndex {
 
     /// Adds the documents, replacing any indexed product with the same id. Idempotent. All
     /// documents are validated first: if one is invalid, none is added. Visible after the next
-    /// commit.
+    /// commit. Each document goes to the writer as it is built, so a batch costs no more memory
+    /// than its documents.
     pub fn upsert(&self, docs: &[ProductDocument]) -> Result<()> {
         let mut checked = Vec::with_capacity(docs.len());
         for doc in docs {
@@ -343,17 +345,17 @@ impl SearchIndex {
         let mut state = self.lock();
         // Taken under the writer lock: commits (which reload the reader) cannot slip in between.
         let searcher = self.reader.searcher();
-        let mut ops = Vec::with_capacity(checked.len() * 2);
         for checked in &checked {
             let id = &checked.doc.product_id;
             let term = Term::from_field_text(self.fields.product_id, id);
-            let committed = searcher.doc_freq(&term)? > 0;
-            if !state.added_since_commit.insert(id.clone()) || committed {
-                ops.push(UserOperation::Delete(term));
+            let fresh = state.added_since_commit.insert(id_key(id));
+            if !fresh || searcher.doc_freq(&term)? > 0 {
+                state.writer.delete_term(term);
             }
-            ops.push(UserOperation::Add(self.fields.build_document(checked)));
+            state
+                .writer
+                .add_document(self.fields.build_document(checked))?;
         }
-        state.writer.run(ops)?;
         Ok(())
     }
 
@@ -706,6 +708,18 @@ impl SearchIndex {
         filters
     }
 }
+
+/// The key of a product id in [`WriterState::added_since_commit`].
+fn id_key(id: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = ID_HASH.build_hasher();
+    hasher.write(id.as_bytes());
+    hasher.finish()
+}
+
+/// One fixed hash function for ids (the keys are hashes already, hashed again by the set).
+static ID_HASH: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
 
 fn lock_error(error: TantivyError, path: &Path) -> Error {
     match error {

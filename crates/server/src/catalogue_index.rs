@@ -11,26 +11,31 @@
 //! each pass re-reads a window behind its position to catch transactions that committed after
 //! later ones.
 
-use pavilion_domain::Country;
+use pavilion_domain::catalogue::csv::ImportRow;
 use pavilion_domain::catalogue::{Locale, ProductKind};
 use pavilion_domain::market_access::{AccessRule, decide};
 use pavilion_domain::programmes::Channel as PavilionChannel;
+use pavilion_domain::{Country, HsCode};
 use pavilion_search::{
     Channel, IndexOptions, Localized, Position, ProductDocument, SearchIndex, SearchRequest,
     SearchResults,
 };
-use pavilion_store::catalogue::{PRODUCTS_IMPORTED, Product};
+use pavilion_store::catalogue::{IdBounds, PRODUCTS_IMPORTED, ProductToIndex};
+use pavilion_store::catalogue_import::ImportObserver;
 use pavilion_store::categories::CategoryTree;
 use pavilion_store::events::SELLER_LISTING_CHANGED;
-use pavilion_store::{Store, StoreError};
-use std::collections::{BTreeSet, HashMap};
+use pavilion_store::{Store, StoreError, StoreResult};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Entries read behind the index's position on every pass (see the module comment).
 const LOOKBACK: i64 = 1000;
 const PAGE: u32 = 1000;
+/// Pages read from the store ahead of the one whose documents are being built and indexed.
+const READ_AHEAD: usize = 4;
 pub const PRODUCT_CHANGED: &str = "product.changed";
 const KINDS: [&str; 3] = [PRODUCT_CHANGED, PRODUCTS_IMPORTED, SELLER_LISTING_CHANGED];
 
@@ -53,24 +58,23 @@ fn locale(l: Locale) -> pavilion_search::Locale {
     }
 }
 
-fn localized(texts: &pavilion_domain::catalogue::Localized) -> Localized {
+fn localized(texts: pavilion_domain::catalogue::Localized) -> Localized {
     let mut out = Localized::default();
     for (l, text) in texts {
-        out.set(locale(*l), text.clone());
+        out.set(locale(l), text);
     }
     out
 }
 
-fn channels_of(product: &Product) -> Vec<Channel> {
-    let d = &product.draft;
+fn channels_of(product: &ProductToIndex) -> Vec<Channel> {
     let mut channels = Vec::new();
-    if d.retail_price.is_some() && d.kind == ProductKind::Goods {
+    if product.retail_price.is_some() && product.kind == ProductKind::Goods {
         channels.push(Channel::Retail);
     }
-    if d.wholesale.is_some() {
+    if product.wholesale {
         channels.push(Channel::Wholesale);
     }
-    if d.kind == ProductKind::TravelPackage {
+    if product.kind == ProductKind::TravelPackage {
         channels.push(Channel::Travel);
     }
     channels
@@ -84,72 +88,158 @@ fn search_channel(c: PavilionChannel) -> Channel {
     }
 }
 
-/// What documents need beyond the product itself, read once for a whole batch of products: the
-/// sellers' names and pavilions, the category tree, and the market-access rules of each origin.
+/// A seller as its products' documents show it.
+#[derive(Default)]
+struct SellerListing {
+    name: String,
+    /// The pavilions (ids) where the seller is an approved exporter, and their channels.
+    pavilions: Vec<(String, Channel)>,
+}
+
+/// A category's path from the root: its slugs, and the names of its categories in every
+/// language.
+struct CategoryPath {
+    slugs: Vec<String>,
+    names: Vec<String>,
+}
+
+/// What documents need beyond the product itself: sellers' names and pavilions, the category
+/// tree, and the market-access rules of each origin. It lives for one pass (a catch-up or a
+/// rebuild): sellers and rules are read once, when a product first needs them
+/// ([`load_missing`](Self::load_missing)), and what is derived from them (the destinations
+/// allowed for an origin and HS code, a category's path) is worked out once.
 pub struct DocumentContext {
-    sellers: HashMap<Uuid, String>,
-    pavilions: HashMap<Uuid, Vec<(Uuid, PavilionChannel)>>,
-    categories: Arc<CategoryTree>,
+    sellers: HashMap<Uuid, SellerListing>,
+    categories: CategoryTree,
+    paths: HashMap<String, CategoryPath>,
     rules: HashMap<Country, Vec<AccessRule>>,
+    destinations: HashMap<(Country, HsCode), Vec<String>>,
     today: time::Date,
 }
 
 impl DocumentContext {
-    /// Loads what `products` need; `categories` is shared between batches of one pass.
-    pub async fn load(
+    /// A context for one pass over the catalogue as `categories` describe it.
+    pub fn new(categories: CategoryTree) -> Self {
+        DocumentContext {
+            sellers: HashMap::new(),
+            categories,
+            paths: HashMap::new(),
+            rules: HashMap::new(),
+            destinations: HashMap::new(),
+            today: time::OffsetDateTime::now_utc().date(),
+        }
+    }
+
+    /// Reads the sellers and the origins' rules that `products` need and the context does not
+    /// have yet (nothing, mostly, after the first pages of a pass).
+    pub async fn load_missing(
+        &mut self,
         store: &Store,
-        products: &[Product],
-        categories: Arc<CategoryTree>,
-    ) -> Result<Self, StoreError> {
-        let sellers: Vec<Uuid> = products
-            .iter()
-            .map(|p| p.seller_id)
+        products: &[ProductToIndex],
+    ) -> StoreResult<()> {
+        self.load(
+            store,
+            products.iter().map(|p| p.seller_id),
+            products.iter().map(|p| p.origin),
+        )
+        .await
+    }
+
+    /// Reads what the context does not have yet of these sellers and origins.
+    pub async fn load(
+        &mut self,
+        store: &Store,
+        sellers: impl IntoIterator<Item = Uuid>,
+        origins: impl IntoIterator<Item = Country>,
+    ) -> StoreResult<()> {
+        let sellers: Vec<Uuid> = sellers
+            .into_iter()
+            .filter(|s| !self.sellers.contains_key(s))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut rules = HashMap::new();
-        for origin in products
-            .iter()
-            .map(|p| p.draft.origin)
-            .collect::<BTreeSet<_>>()
-        {
-            rules.insert(origin, store.access_rules(Some(origin), None).await?);
+        if !sellers.is_empty() {
+            let mut names = store.organisation_names(&sellers).await?;
+            let mut pavilions = store.pavilions_of_sellers(&sellers).await?;
+            for seller in sellers {
+                let listing = SellerListing {
+                    name: names.remove(&seller).unwrap_or_default(),
+                    pavilions: pavilions
+                        .remove(&seller)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(id, channel)| (id.to_string(), search_channel(channel)))
+                        .collect(),
+                };
+                self.sellers.insert(seller, listing);
+            }
         }
-        Ok(DocumentContext {
-            sellers: store.organisation_names(&sellers).await?,
-            pavilions: store.pavilions_of_sellers(&sellers).await?,
-            categories,
-            rules,
-            today: time::OffsetDateTime::now_utc().date(),
+        let origins: BTreeSet<Country> = origins
+            .into_iter()
+            .filter(|o| !self.rules.contains_key(o))
+            .collect();
+        for origin in origins {
+            let rules = store.access_rules(Some(origin), None).await?;
+            self.rules.insert(origin, rules);
+        }
+        Ok(())
+    }
+
+    /// The destinations where market access allows products of `origin` and `hs` today.
+    fn destinations(&mut self, origin: Country, hs: HsCode) -> &[String] {
+        let (rules, today) = (&self.rules, self.today);
+        self.destinations.entry((origin, hs)).or_insert_with(|| {
+            let rules = rules.get(&origin).map(Vec::as_slice).unwrap_or(&[]);
+            let all: BTreeSet<Country> = rules.iter().map(|r| r.destination).collect();
+            all.into_iter()
+                .filter(|dest| decide(rules, origin, *dest, &hs, today).is_allowed())
+                .map(|c| c.code().to_owned())
+                .collect()
         })
     }
 
+    fn category_path(&mut self, slug: &str) -> &CategoryPath {
+        if !self.paths.contains_key(slug) {
+            let path = self.categories.path(slug);
+            let value = CategoryPath {
+                slugs: path.iter().map(|c| c.slug.clone()).collect(),
+                names: path
+                    .iter()
+                    .flat_map(|c| c.names.values().cloned())
+                    .collect(),
+            };
+            self.paths.insert(slug.to_owned(), value);
+        }
+        &self.paths[slug]
+    }
+
     /// The product as the search index sees it. The price used for sorting and filtering is the
-    /// retail price when it is in US dollars (the index's reference currency), else none.
-    pub fn document(&self, product: &Product) -> ProductDocument {
-        let d = &product.draft;
-        let rules = self.rules.get(&d.origin).map(Vec::as_slice).unwrap_or(&[]);
-        let destinations: BTreeSet<_> = rules.iter().map(|r| r.destination).collect();
-        let destinations = destinations
-            .into_iter()
-            .filter(|dest| decide(rules, d.origin, *dest, &d.hs, self.today).is_allowed())
-            .map(|c| c.code().to_owned())
-            .collect();
-        let channels = channels_of(product);
-        let pavilions = self
-            .pavilions
-            .get(&product.seller_id)
-            .into_iter()
-            .flatten()
-            .filter(|(_, channel)| channels.contains(&search_channel(*channel)))
-            .map(|(id, _)| id.to_string())
-            .collect();
-        let path = d
-            .category
-            .as_deref()
-            .map(|slug| self.categories.path(slug))
-            .unwrap_or_default();
-        let price_minor = d
+    /// retail price when it is in US dollars (the index's reference currency), else none. Its
+    /// seller and origin must have been loaded ([`load_missing`](Self::load_missing)); one that
+    /// was not counts as having no name, pavilions or rules.
+    pub fn document(&mut self, product: ProductToIndex) -> ProductDocument {
+        let destinations = self.destinations(product.origin, product.hs).to_vec();
+        let channels = channels_of(&product);
+        let (seller_name, pavilions) = match self.sellers.get(&product.seller_id) {
+            Some(seller) => (
+                seller.name.clone(),
+                seller
+                    .pavilions
+                    .iter()
+                    .filter(|(_, channel)| channels.contains(channel))
+                    .map(|(id, _)| id.clone())
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        let (category, category_names) = match product.category.as_deref() {
+            Some(slug) => {
+                let path = self.category_path(slug);
+                (path.slugs.clone(), path.names.clone())
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let price_minor = product
             .retail_price
             .filter(|p| p.currency() == pavilion_domain::Currency::USD)
             .and_then(|p| p.to_minor().ok())
@@ -157,29 +247,22 @@ impl DocumentContext {
         ProductDocument {
             product_id: product.id.to_string(),
             seller_id: product.seller_id.to_string(),
-            seller_name: self
-                .sellers
-                .get(&product.seller_id)
-                .cloned()
-                .unwrap_or_default(),
-            kind: match d.kind {
+            seller_name,
+            kind: match product.kind {
                 ProductKind::Goods => pavilion_search::ProductKind::Goods,
                 ProductKind::BulkCommodity => pavilion_search::ProductKind::BulkCommodity,
                 ProductKind::TravelPackage => pavilion_search::ProductKind::TravelPackage,
             },
-            titles: localized(&d.titles),
-            descriptions: localized(&d.descriptions),
-            category: path.iter().map(|c| c.slug.clone()).collect(),
-            category_names: path
-                .iter()
-                .flat_map(|c| c.names.values().cloned())
-                .collect(),
+            titles: localized(product.titles),
+            descriptions: localized(product.descriptions),
+            category,
+            category_names,
             pavilions,
-            origin: d.origin.code().to_owned(),
+            origin: product.origin.code().to_owned(),
             destinations,
             channels,
             price_minor,
-            hs_code: d.hs.digits().to_owned(),
+            hs_code: product.hs.digits().to_owned(),
             created_at: product.created_at.datetime(),
         }
     }
@@ -225,6 +308,16 @@ fn server_options() -> IndexOptions {
     }
 }
 
+/// An import indexed as it is written shares the machine with the import's own threads: one
+/// indexing thread with a large buffer (fewer, larger segments) did at least as well as two on
+/// two cores, with less CPU.
+fn import_options() -> IndexOptions {
+    IndexOptions {
+        writer_memory_bytes: 256 * 1024 * 1024,
+        writer_threads: 1,
+    }
+}
+
 /// What a batch of outbox entries asks to re-index.
 #[derive(Default)]
 struct Work {
@@ -250,28 +343,111 @@ impl Work {
     }
 }
 
-/// Upserts the live products of a page and deletes the archived ones (not yet committed).
+/// Which products a stream of pages reads.
+#[derive(Clone, Copy)]
+enum Pages {
+    /// Every product within the bounds.
+    Range(IdBounds),
+    /// One seller's products.
+    Seller(Uuid),
+}
+
+/// Reads `pages` from the store a page at a time, up to [`READ_AHEAD`] pages ahead of their
+/// consumer, which thereby builds and indexes one page's documents while the next ones are
+/// read. The stream ends after the last page, or after an error; it stops early if the
+/// receiver is dropped.
+fn read_ahead(store: &Store, pages: Pages) -> mpsc::Receiver<StoreResult<Vec<ProductToIndex>>> {
+    let (tx, rx) = mpsc::channel(READ_AHEAD);
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut after: Option<Uuid> = None;
+        loop {
+            let page = match pages {
+                Pages::Range(bounds) => {
+                    let bounds = match after {
+                        Some(id) => bounds.continuing_after(id),
+                        None => bounds,
+                    };
+                    store.products_to_index(bounds, PAGE).await
+                }
+                Pages::Seller(seller) => store.seller_products_to_index(seller, after, PAGE).await,
+            };
+            let last = match &page {
+                Ok(page) => match page.last() {
+                    Some(p) => Some(p.id),
+                    None => return,
+                },
+                Err(_) => None,
+            };
+            if tx.send(page).await.is_err() || last.is_none() {
+                return;
+            }
+            after = last;
+        }
+    });
+    rx
+}
+
+/// Builds the documents of a page and applies them to the index (not yet committed): live
+/// products are upserted, archived ones and the ids in `gone` deleted. The context goes to the
+/// blocking thread that does it and comes back.
 async fn apply_page(
     store: &Store,
     index: &Arc<SearchIndex>,
-    categories: &Arc<CategoryTree>,
-    products: Vec<Product>,
-) -> Result<(), IndexError> {
-    let context = DocumentContext::load(store, &products, categories.clone()).await?;
-    let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
-    for p in &products {
-        if p.archived {
-            deletes.push(p.id.to_string());
-        } else {
-            upserts.push(context.document(p));
-        }
-    }
+    mut context: Box<DocumentContext>,
+    products: Vec<ProductToIndex>,
+    mut gone: Vec<String>,
+) -> Result<Box<DocumentContext>, IndexError> {
+    context.load_missing(store, &products).await?;
     let index = index.clone();
     blocking(move || {
+        let mut upserts = Vec::with_capacity(products.len());
+        for p in products {
+            if p.archived {
+                gone.push(p.id.to_string());
+            } else {
+                upserts.push(context.document(p));
+            }
+        }
         index.upsert(&upserts)?;
-        index.delete(deletes)
+        index.delete(gone)?;
+        Ok(context)
     })
     .await
+}
+
+/// The documents of a page's live products, built on a blocking thread (the context goes there
+/// and comes back).
+async fn live_documents(
+    store: &Store,
+    mut context: Box<DocumentContext>,
+    products: Vec<ProductToIndex>,
+) -> Result<(Box<DocumentContext>, Vec<ProductDocument>), IndexError> {
+    context.load_missing(store, &products).await?;
+    tokio::task::spawn_blocking(move || {
+        let docs = products
+            .into_iter()
+            .filter(|p| !p.archived)
+            .map(|p| context.document(p))
+            .collect();
+        (context, docs)
+    })
+    .await
+    .map_err(|e| IndexError::Join(e.to_string()))
+}
+
+/// Applies every page of `pages` (see [`read_ahead`]).
+async fn apply_pages(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    mut context: Box<DocumentContext>,
+    pages: Pages,
+) -> Result<Box<DocumentContext>, IndexError> {
+    let mut pages = read_ahead(store, pages);
+    while let Some(page) = pages.recv().await {
+        context = apply_page(store, index, context, page?, Vec::new()).await?;
+    }
+    Ok(context)
 }
 
 impl Indexer {
@@ -335,70 +511,181 @@ impl Indexer {
         store: &Store,
         index: &Arc<SearchIndex>,
     ) -> Result<usize, IndexError> {
-        let committed = index.position().unwrap_or_default();
-        let position = i64::try_from(committed.head).unwrap_or(i64::MAX);
-        let mut applied: BTreeSet<i64> = committed
-            .applied_below
+        catch_up(store, index, &BTreeSet::new()).await
+    }
+}
+
+/// One catch-up pass (see [`Indexer::catch_up`]); the entries numbered in `done` are already in
+/// the index (not yet committed): they count as applied without being read again.
+async fn catch_up(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    done: &BTreeSet<i64>,
+) -> Result<usize, IndexError> {
+    let committed = index.position().unwrap_or_default();
+    let position = i64::try_from(committed.head).unwrap_or(i64::MAX);
+    let mut applied: BTreeSet<i64> = committed
+        .applied_below
+        .iter()
+        .filter_map(|seq| i64::try_from(*seq).ok())
+        .collect();
+    let floor = (position - LOOKBACK).max(0);
+    let entries = store.outbox_after(&KINDS, floor, PAGE).await?;
+    let fresh: Vec<_> = entries
+        .into_iter()
+        .filter(|e| !applied.contains(&e.seq))
+        .collect();
+    let Some(head) = fresh.iter().map(|e| e.seq).max() else {
+        return Ok(0);
+    };
+    let mut work = Work::default();
+    for e in fresh.iter().filter(|e| !done.contains(&e.seq)) {
+        work.add(&e.kind, &e.subject_id);
+    }
+    let mut context = Box::new(DocumentContext::new(store.category_tree().await?));
+    let ids: Vec<Uuid> = work.products.iter().copied().collect();
+    for chunk in ids.chunks(PAGE as usize) {
+        let found = store.products_to_index_by_ids(chunk).await?;
+        // Ids the store no longer has leave the index too.
+        let present: HashSet<Uuid> = found.iter().map(|p| p.id).collect();
+        let gone: Vec<String> = chunk
             .iter()
-            .filter_map(|seq| i64::try_from(*seq).ok())
+            .filter(|id| !present.contains(id))
+            .map(Uuid::to_string)
             .collect();
-        let floor = (position - LOOKBACK).max(0);
-        let entries = store.outbox_after(&KINDS, floor, PAGE).await?;
-        let fresh: Vec<_> = entries
-            .into_iter()
-            .filter(|e| !applied.contains(&e.seq))
-            .collect();
-        let Some(head) = fresh.iter().map(|e| e.seq).max() else {
-            return Ok(0);
+        context = apply_page(store, index, context, found, gone).await?;
+    }
+    for (first, last) in &work.ranges {
+        let range = Pages::Range(IdBounds::between(*first, *last));
+        context = apply_pages(store, index, context, range).await?;
+    }
+    for seller in &work.sellers {
+        context = apply_pages(store, index, context, Pages::Seller(*seller)).await?;
+    }
+    let new_head = head.max(position);
+    applied.extend(fresh.iter().map(|e| e.seq));
+    applied.retain(|seq| *seq > new_head - LOOKBACK);
+    let committing = index.clone();
+    let at = position_at(new_head, &applied);
+    blocking(move || committing.commit_at(at)).await?;
+    Ok(fresh.len())
+}
+
+/// Indexes a bulk import's products while the import writes them, in a process that has this
+/// configuration's index to itself (`pavilion import products` while no server runs on it).
+/// A server started afterwards finds the import searchable instead of indexing it then.
+///
+/// The products are indexed from the import's rows as they are prepared (nothing is read back)
+/// and committed to the index only after the import committed, with the import's outbox entry
+/// recorded as applied. If the import fails they are dropped; if the process stops before the
+/// index commits, the next process to open the index applies the import's outbox entry as
+/// usual. The index has one indexing thread and a 256 MB buffer.
+pub struct ImportIndexing {
+    index: Arc<SearchIndex>,
+    sender: Option<std::sync::mpsc::SyncSender<Vec<ProductToIndex>>>,
+    worker: tokio::task::JoinHandle<Result<u64, IndexError>>,
+}
+
+/// Batches of an import waiting to be indexed.
+const IMPORT_QUEUE: usize = 2;
+
+impl ImportIndexing {
+    /// Opens the index in `dir` for an import of `rows`: `Ok(None)` when another process (a
+    /// server) holds it, which then follows the import's outbox entry instead. An index that is
+    /// new (or was recreated for a new schema) is first rebuilt from the store.
+    pub async fn start(
+        store: &Store,
+        dir: &std::path::Path,
+        rows: &[ImportRow],
+    ) -> Result<Option<Self>, IndexError> {
+        let opening = dir.to_owned();
+        let index = match tokio::task::spawn_blocking(move || {
+            SearchIndex::open_or_create_with(&opening, &import_options())
+        })
+        .await
+        .map_err(|e| IndexError::Join(e.to_string()))?
+        {
+            Ok(index) => Arc::new(index),
+            Err(pavilion_search::Error::Locked { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
-        let mut work = Work::default();
-        for e in &fresh {
-            work.add(&e.kind, &e.subject_id);
+        if index.last_applied().is_none() {
+            rebuild(store, &index).await?;
         }
-        let categories = Arc::new(store.category_tree().await?);
-        let ids: Vec<Uuid> = work.products.iter().copied().collect();
-        for chunk in ids.chunks(PAGE as usize) {
-            let found = store.products_by_ids(chunk).await?;
-            // Ids the store no longer has leave the index too.
-            let gone: Vec<String> = chunk
-                .iter()
-                .filter(|id| !found.iter().any(|p| p.id == **id))
-                .map(Uuid::to_string)
-                .collect();
-            apply_page(store, index, &categories, found).await?;
-            let index = index.clone();
-            blocking(move || index.delete(gone)).await?;
-        }
-        for (first, last) in &work.ranges {
-            // `after` is exclusive: start just below the range's first id.
-            let mut after = Some(Uuid::from_u128(first.as_u128().saturating_sub(1)));
-            loop {
-                let page = store.products_in_range(after, Some(*last), PAGE).await?;
-                let Some(end) = page.last().map(|p| p.id) else {
-                    break;
-                };
-                apply_page(store, index, &categories, page).await?;
-                after = Some(end);
+        let mut context = DocumentContext::new(store.category_tree().await?);
+        context
+            .load(
+                store,
+                rows.iter().map(|r| r.seller),
+                rows.iter().map(|r| r.draft.origin),
+            )
+            .await?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ProductToIndex>>(IMPORT_QUEUE);
+        let indexing = index.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut indexed = 0;
+            for batch in receiver {
+                let docs: Vec<ProductDocument> =
+                    batch.into_iter().map(|p| context.document(p)).collect();
+                indexing.upsert(&docs)?;
+                indexed += docs.len() as u64;
+            }
+            Ok(indexed)
+        });
+        Ok(Some(ImportIndexing {
+            index,
+            sender: Some(sender),
+            worker,
+        }))
+    }
+
+    /// What to hand to [`Store::import_products_observed`] (once).
+    pub fn observer(&mut self) -> Option<ImportObserver> {
+        let sender = self.sender.take()?;
+        // Once indexing failed, batches are dropped: the import goes on, and the index will
+        // follow its outbox entry.
+        Some(Box::new(move |batch| {
+            let _ = sender.send(batch);
+        }))
+    }
+
+    /// After the import committed (its `products.imported` entry is `outbox_seq`): indexes the
+    /// last batches, catches up with the entries the index has not seen, the import's own
+    /// counted as applied, and commits. Returns how many products of the import were indexed.
+    pub async fn finish(mut self, store: &Store, outbox_seq: i64) -> Result<u64, IndexError> {
+        self.sender = None;
+        let indexed = match self.worker.await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(IndexError::Join(e.to_string())),
+        };
+        let indexed = match indexed {
+            Ok(n) => n,
+            Err(e) => {
+                let index = self.index.clone();
+                blocking(move || index.rollback()).await?;
+                return Err(e);
+            }
+        };
+        let done = BTreeSet::from([outbox_seq]);
+        // A pass reads a page of entries: more than one when others came before the import's.
+        while self
+            .index
+            .last_applied()
+            .is_none_or(|head| head < u64::try_from(outbox_seq).unwrap_or(0))
+        {
+            if catch_up(store, &self.index, &done).await? == 0 {
+                break;
             }
         }
-        for seller in &work.sellers {
-            let mut after = None;
-            loop {
-                let page = store.products_of(*seller, after, PAGE).await?;
-                let Some(end) = page.last().map(|p| p.id) else {
-                    break;
-                };
-                apply_page(store, index, &categories, page).await?;
-                after = Some(end);
-            }
-        }
-        let new_head = head.max(position);
-        applied.extend(fresh.iter().map(|e| e.seq));
-        applied.retain(|seq| *seq > new_head - LOOKBACK);
-        let committing = index.clone();
-        let at = position_at(new_head, &applied);
-        blocking(move || committing.commit_at(at)).await?;
-        Ok(fresh.len())
+        Ok(indexed)
+    }
+
+    /// After a failed import: drops what was indexed of it.
+    pub async fn abandon(mut self) -> Result<(), IndexError> {
+        self.sender = None;
+        let _ = self.worker.await;
+        let index = self.index.clone();
+        blocking(move || index.rollback()).await
     }
 }
 
@@ -417,7 +704,9 @@ pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, Ind
         .filter(|seq| *seq <= head)
         .collect();
     let head = position_at(head, &visible);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ProductDocument>, StoreError>>(4);
+    // Read before the writer starts: a failure here leaves the index as it was.
+    let mut context = Box::new(DocumentContext::new(store.category_tree().await?));
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<ProductDocument>, IndexError>>(READ_AHEAD);
     let writer = {
         let index = index.clone();
         tokio::task::spawn_blocking(move || {
@@ -428,31 +717,25 @@ pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, Ind
             index.try_rebuild(docs, head)
         })
     };
-    let categories = Arc::new(store.category_tree().await?);
-    let mut after = None;
-    loop {
-        let page = match store.products_page(after, PAGE).await {
-            Ok(page) => page,
+    // Every failure is sent to the writer, which then drops the rebuild: the stream's end alone
+    // would commit the documents sent so far.
+    let mut pages = read_ahead(store, Pages::Range(IdBounds::default()));
+    while let Some(page) = pages.recv().await {
+        let built = match page {
+            Ok(page) => live_documents(store, context, page).await,
+            Err(e) => Err(e.into()),
+        };
+        match built {
+            Ok((back, docs)) => {
+                context = back;
+                if tx.send(Ok(docs)).await.is_err() {
+                    break;
+                }
+            }
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
                 break;
             }
-        };
-        let Some(end) = page.last().map(|p| p.id) else {
-            break;
-        };
-        after = Some(end);
-        let docs = match DocumentContext::load(store, &page, categories.clone()).await {
-            Ok(context) => Ok(page
-                .iter()
-                .filter(|p| !p.archived)
-                .map(|p| context.document(p))
-                .collect()),
-            Err(e) => Err(e),
-        };
-        let failed = docs.is_err();
-        if tx.send(docs).await.is_err() || failed {
-            break;
         }
     }
     drop(tx);
@@ -466,8 +749,11 @@ pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>) -> Result<u64, Ind
 mod tests {
     use super::*;
     use pavilion_domain::accounts::OrganisationKind;
+    use pavilion_domain::catalogue::CategoryDraft;
     use pavilion_domain::catalogue::csv::parse_products_csv;
+    use pavilion_domain::market_access::parse_rules_csv;
     use pavilion_domain::text::Name;
+    use pavilion_search::FacetField;
     use pavilion_store::Backend;
     use pavilion_store::accounts::NewOrganisation;
     use pavilion_store::audit::AuditContext;
@@ -526,5 +812,378 @@ mod tests {
         import(&store, seller, 1).await;
         assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 1);
         assert_eq!(index.num_docs(), 6);
+    }
+
+    async fn seller(store: &Store, name: &str) -> Uuid {
+        store
+            .create_organisation(
+                &AuditContext::default(),
+                &NewOrganisation {
+                    kind: OrganisationKind::Seller,
+                    name: Name::parse(name).unwrap(),
+                    country: "KH".parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// The shipped market-access rules and a two-level category tree.
+    async fn rules_and_categories(store: &Store) {
+        let rules = parse_rules_csv(include_str!("../../../rules/market_access.csv")).unwrap();
+        store
+            .upsert_access_rules(&AuditContext::default(), &rules)
+            .await
+            .unwrap();
+        for (slug, parent, en, zh) in [
+            ("fresh-fruit", None, "Fresh fruit", "新鲜水果"),
+            ("longan", Some("fresh-fruit"), "Longan", "龙眼"),
+            ("coffee", None, "Coffee", "咖啡"),
+        ] {
+            let draft = CategoryDraft {
+                slug: slug.into(),
+                parent: parent.map(Into::into),
+                names: [(Locale::En, en.to_owned()), (Locale::ZhCn, zh.to_owned())].into(),
+                position: 0,
+            };
+            store
+                .create_category(&AuditContext::default(), &draft)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// `n` products of every shape for two sellers: origins with and without rules, HS codes
+    /// allowed, refused or not cleared, categories at both levels or none, retail, wholesale,
+    /// bulk and travel.
+    async fn import_mixed(store: &Store, sellers: [Uuid; 2], n: usize) {
+        let mut text = String::from(HEADER);
+        for i in 0..n {
+            let s = sellers[i % 2];
+            let row = match i % 6 {
+                0 => format!(
+                    "{s},goods,en,柬埔寨拜林龙眼 {i},Pailin longan {i},,,,Sweet.,,,0810.90.30,longan,KH,piece,5,,true,21,18.00,USD,,,10,,"
+                ),
+                1 => format!(
+                    "{s},goods,es,,Hass avocados {i},Aguacates Hass {i},,,,Cremosos.,,0804.40,fresh-fruit,MX,piece,,,true,20,21.00,USD,100,100:15.00;1000:13.00,40,,"
+                ),
+                2 => format!(
+                    "{s},bulk_commodity,fr,,,,Café vert {i},,,,Lavé.,0901.11,coffee,RW,t,,,false,365,,USD,2,2:2600.00;20:2400.00,,,"
+                ),
+                3 => format!(
+                    "{s},travel_package,en,,Angkor sunrise tour {i},,,,,,,9999.00,,KH,seat,,,false,,150.00,EUR,,,,2030-03-01:12,"
+                ),
+                4 => format!(
+                    "{s},goods,en,,Kampot pepper {i},,,,,,,0904.11,,KH,piece,0.2,,false,720,9.00,USD,,,100,,"
+                ),
+                _ => format!(
+                    "{s},goods,fr,,,,Homard vivant {i},,,,,0306.32,,CA,kg,,,true,5,38.00,USD,10,10:30.00,5,,"
+                ),
+            };
+            text.push('\n');
+            text.push_str(&row);
+        }
+        let rows = parse_products_csv(&text, time::macros::date!(2026 - 11 - 23), None).unwrap();
+        store
+            .import_products(&AuditContext::default(), rows, |_| {})
+            .await
+            .unwrap();
+    }
+
+    async fn all_to_index(store: &Store) -> Vec<ProductToIndex> {
+        let (mut out, mut bounds) = (Vec::new(), IdBounds::default());
+        loop {
+            let page = store.products_to_index(bounds, 500).await.unwrap();
+            let Some(last) = page.last() else {
+                return out;
+            };
+            bounds = bounds.continuing_after(last.id);
+            out.extend(page);
+        }
+    }
+
+    #[tokio::test]
+    async fn documents_of_a_pass_equal_documents_built_alone() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        rules_and_categories(&store).await;
+        let sellers = [
+            seller(&store, "Pailin Longan Cooperative").await,
+            seller(&store, "Kampot Pepper Farm").await,
+        ];
+        import_mixed(&store, sellers, 60).await;
+        let products = all_to_index(&store).await;
+        assert_eq!(products.len(), 60);
+
+        // One context for the whole pass (what it remembers is reused) against a new context for
+        // each product.
+        let mut pass = DocumentContext::new(store.category_tree().await.unwrap());
+        pass.load_missing(&store, &products).await.unwrap();
+        for p in &products {
+            let mut alone = DocumentContext::new(store.category_tree().await.unwrap());
+            alone
+                .load_missing(&store, std::slice::from_ref(p))
+                .await
+                .unwrap();
+            assert_eq!(pass.document(p.clone()), alone.document(p.clone()));
+        }
+        let longan = pass.document(products[0].clone());
+        assert_eq!(longan.category, ["fresh-fruit", "longan"]);
+        assert!(longan.category_names.contains(&"龙眼".to_owned()));
+        assert!(longan.destinations.contains(&"CN".to_owned()));
+        assert_eq!(longan.seller_name, "Pailin Longan Cooperative");
+        let coffee = pass.document(products[2].clone());
+        assert_eq!(coffee.channels, [Channel::Wholesale]);
+        assert_eq!(coffee.price_minor, None);
+        let tour = pass.document(products[3].clone());
+        assert_eq!(
+            (tour.channels.as_slice(), tour.price_minor),
+            (&[Channel::Travel][..], None)
+        );
+        assert!(pass.document(products[4].clone()).destinations.is_empty());
+    }
+
+    /// Every hit of a request (ids sorted), its total and its facets.
+    fn everything(index: &SearchIndex, mut request: SearchRequest) -> (usize, Vec<String>, String) {
+        request.limit = 100;
+        request.facets = vec![
+            FacetField::Origin,
+            FacetField::Category,
+            FacetField::Kind,
+            FacetField::Channel,
+        ];
+        let first = index.search(&request).unwrap();
+        let mut ids = Vec::new();
+        let mut page = first.clone();
+        loop {
+            ids.extend(page.hits.iter().map(|h| h.product_id.clone()));
+            let Some(next) = page.next_offset else { break };
+            request.offset = next;
+            page = index.search(&request).unwrap();
+        }
+        ids.sort();
+        (first.total, ids, format!("{:?}", first.facets))
+    }
+
+    #[tokio::test]
+    async fn catching_up_on_imports_finds_what_a_rebuild_finds() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        rules_and_categories(&store).await;
+        let sellers = [
+            seller(&store, "Pailin Longan Cooperative").await,
+            seller(&store, "Kampot Pepper Farm").await,
+        ];
+        import_mixed(&store, sellers, 6).await;
+        let followed = tempfile::tempdir().unwrap();
+        let indexer = Indexer::new(followed.path().to_owned());
+        indexer.step(&store).await.unwrap(); // a new index: rebuilt
+        // Imports of several pages each, one product archived, one changed: caught up.
+        import_mixed(&store, sellers, 2 * PAGE as usize + 7).await;
+        import_mixed(&store, sellers, 300).await;
+        let products = all_to_index(&store).await;
+        let archived = products[10].id;
+        store
+            .archive_product(&AuditContext::default(), archived)
+            .await
+            .unwrap();
+        indexer.step(&store).await.unwrap();
+        let index = indexer.index().await.unwrap();
+        assert_eq!(index.num_docs(), products.len() as u64 - 1);
+
+        let rebuilt_dir = tempfile::tempdir().unwrap();
+        let rebuilt = Arc::new(SearchIndex::open_or_create(rebuilt_dir.path()).unwrap());
+        assert_eq!(
+            rebuild(&store, &rebuilt).await.unwrap(),
+            products.len() as u64 - 1
+        );
+        let requests = [
+            SearchRequest::default(),
+            SearchRequest::text("龙眼"),
+            SearchRequest::text("café"),
+            SearchRequest {
+                filters: pavilion_search::Filters {
+                    destination: Some("CN".into()),
+                    ..Default::default()
+                },
+                ..SearchRequest::default()
+            },
+            SearchRequest {
+                filters: pavilion_search::Filters {
+                    category: vec!["fresh-fruit".into()],
+                    channels: vec![Channel::Wholesale],
+                    ..Default::default()
+                },
+                ..SearchRequest::text("avocados")
+            },
+        ];
+        for request in requests {
+            let followed = everything(&index, request.clone());
+            assert!(followed.0 > 0, "{request:?}");
+            assert_eq!(
+                followed,
+                everything(&rebuilt, request.clone()),
+                "{request:?}"
+            );
+            assert!(!followed.1.contains(&archived.to_string()));
+        }
+    }
+
+    fn mixed_rows(sellers: [Uuid; 2], n: usize) -> Vec<ImportRow> {
+        let mut text = String::from(HEADER);
+        for i in 0..n {
+            let s = sellers[i % 2];
+            text.push_str(&format!(
+                "\n{s},goods,en,柬埔寨拜林龙眼 {i},Pailin longan {i},,,,Sweet.,,,0810.90.30,longan,KH,piece,5,,true,21,18.00,USD,100,100:12.00,10,,"
+            ));
+        }
+        parse_products_csv(&text, time::macros::date!(2026 - 11 - 23), None).unwrap()
+    }
+
+    /// What an import indexed as it went, against a rebuild of the same catalogue.
+    async fn same_as_rebuilt(store: &Store, index: &SearchIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let rebuilt = Arc::new(SearchIndex::open_or_create(dir.path()).unwrap());
+        rebuild(store, &rebuilt).await.unwrap();
+        assert_eq!(index.num_docs(), rebuilt.num_docs());
+        for request in [
+            SearchRequest::default(),
+            SearchRequest::text("龙眼"),
+            SearchRequest {
+                filters: pavilion_search::Filters {
+                    destination: Some("CN".into()),
+                    category: vec!["fresh-fruit".into()],
+                    ..Default::default()
+                },
+                ..SearchRequest::text("longan")
+            },
+        ] {
+            assert_eq!(
+                everything(index, request.clone()),
+                everything(&rebuilt, request.clone()),
+                "{request:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_import_indexed_as_it_is_written_is_searchable_and_not_applied_again() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        rules_and_categories(&store).await;
+        let sellers = [
+            seller(&store, "Pailin Longan Cooperative").await,
+            seller(&store, "Kampot Pepper Farm").await,
+        ];
+        import_mixed(&store, sellers, 6).await;
+        let dir = tempfile::tempdir().unwrap();
+
+        // A new index: rebuilt first, then the import is indexed while it is written. A product
+        // changed meanwhile (its entry comes before the import's) is applied too.
+        let rows = mixed_rows(sellers, 4500);
+        let mut indexing = ImportIndexing::start(&store, dir.path(), &rows)
+            .await
+            .unwrap()
+            .expect("nobody else holds the index");
+        let changed = all_to_index(&store).await[0].id;
+        store
+            .archive_product(&AuditContext::default(), changed)
+            .await
+            .unwrap();
+        let summary = store
+            .import_products_observed(&AuditContext::default(), rows, |_| {}, indexing.observer())
+            .await
+            .unwrap();
+        let seq = summary.outbox_seq.unwrap();
+        assert_eq!(indexing.finish(&store, seq).await.unwrap(), 4500);
+
+        let indexer = Indexer::new(dir.path().to_owned());
+        let index = indexer.index().await.unwrap();
+        assert_eq!(index.num_docs(), 4500 + 6 - 1);
+        assert!(index.last_applied().unwrap() >= u64::try_from(seq).unwrap());
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 0);
+        same_as_rebuilt(&store, &index).await;
+        // The index follows later changes as usual.
+        import_mixed(&store, sellers, 12).await;
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 1);
+        assert_eq!(index.num_docs(), 4500 + 6 - 1 + 12);
+    }
+
+    #[tokio::test]
+    async fn an_import_that_fails_or_stops_leaves_the_index_to_the_outbox() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        rules_and_categories(&store).await;
+        let sellers = [
+            seller(&store, "Pailin Longan Cooperative").await,
+            seller(&store, "Kampot Pepper Farm").await,
+        ];
+        import_mixed(&store, sellers, 6).await;
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let indexer = Indexer::new(dir.path().to_owned());
+            indexer.step(&store).await.unwrap();
+            // While a server holds the index, the import leaves it alone.
+            let held = ImportIndexing::start(&store, dir.path(), &mixed_rows(sellers, 3)).await;
+            assert!(held.unwrap().is_none());
+        }
+
+        // A failed import: what was indexed of it is dropped.
+        let mut rows = mixed_rows(sellers, 2500);
+        let mut indexing = ImportIndexing::start(&store, dir.path(), &rows)
+            .await
+            .unwrap()
+            .unwrap();
+        // A SKU twice: the database refuses the second batch, after the first was indexed.
+        let variant = pavilion_domain::catalogue::Variant {
+            sku: "LONGAN-A".into(),
+            attributes: [("grade".to_owned(), "A".to_owned())].into(),
+            retail_price: None,
+            stock: Some(3),
+            weight_kg_per_unit: None,
+        };
+        rows[2400].draft.stock = None;
+        rows[2400].draft.variants = vec![variant.clone(), variant];
+        let failed = store
+            .import_products_observed(&AuditContext::default(), rows, |_| {}, indexing.observer())
+            .await;
+        assert!(
+            matches!(
+                failed,
+                Err(pavilion_store::catalogue_import::ImportError::Store(_))
+            ),
+            "{failed:?}"
+        );
+        indexing.abandon().await.unwrap();
+
+        // An import indexed but not committed to the index (the process stopped): the next
+        // process applies the import's outbox entry.
+        let rows = mixed_rows(sellers, 1500);
+        let mut indexing = ImportIndexing::start(&store, dir.path(), &rows)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .import_products_observed(&AuditContext::default(), rows, |_| {}, indexing.observer())
+            .await
+            .unwrap();
+        drop(indexing);
+        tokio::task::yield_now().await;
+        let indexer = Indexer::new(dir.path().to_owned());
+        let index = loop {
+            // The stopped import's writer lets go of the index once its thread ends.
+            match indexer.index().await {
+                Ok(index) => break index,
+                Err(IndexError::Search(pavilion_search::Error::Locked { .. })) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(index.num_docs(), 6);
+        assert_eq!(indexer.catch_up(&store, &index).await.unwrap(), 1);
+        assert_eq!(index.num_docs(), 6 + 1500);
+        same_as_rebuilt(&store, &index).await;
     }
 }

@@ -4,8 +4,9 @@
 use crate::audit::{self, AuditContext, Change};
 use crate::values::{date_text, parse_date, placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
-use pavilion_domain::catalogue::{Departure, ProductDraft, ProductKind, Variant};
-use serde::Serialize;
+use pavilion_domain::catalogue::{Departure, Localized, ProductDraft, ProductKind, Variant};
+use pavilion_domain::{Country, HsCode, Money};
+use serde::{Deserialize, Serialize};
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -51,6 +52,204 @@ const T: &str = "products";
 const COLUMNS: &str = "id, seller_id, body, stock, category, archived_at, version, created_at, updated_at, \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = products.id) \
      THEN 1 ELSE 0 END AS BIGINT) AS has_images";
+
+/// The bounds of a page of products in id order: ids after `after` (from the first one when
+/// `None`) up to `up_to` inclusive (to the last one when `None`).
+///
+/// The SQL always compares `id` with a value, the empty string standing for "from the first id"
+/// (every id is greater): a `($1 IS NULL OR id > $1)` condition is not used as a range of the
+/// primary key by SQLite (nor by a generic PostgreSQL plan), so each page scanned the products
+/// before it and reading the catalogue page by page was quadratic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdBounds {
+    pub after: Option<Uuid>,
+    pub up_to: Option<Uuid>,
+}
+
+impl IdBounds {
+    /// Ids after `after` (every id when `None`).
+    pub fn after(after: Option<Uuid>) -> Self {
+        IdBounds { after, up_to: None }
+    }
+
+    /// Ids from `first` to `last`, both included.
+    pub fn between(first: Uuid, last: Uuid) -> Self {
+        IdBounds {
+            // Ids are compared as text, which orders UUIDs as their numbers do.
+            after: first.as_u128().checked_sub(1).map(Uuid::from_u128),
+            up_to: Some(last),
+        }
+    }
+
+    /// The same bounds, continuing after `id` (the last id of a page).
+    pub fn continuing_after(self, id: Uuid) -> Self {
+        IdBounds {
+            after: Some(id),
+            ..self
+        }
+    }
+
+    /// The query of a page of `columns` within these bounds (of one seller's products, the
+    /// seller being `$1`, when `by_seller`), in id order: the bounds' values follow, then the
+    /// page size.
+    fn page_sql(&self, columns: &str, by_seller: bool) -> String {
+        let (seller, first) = if by_seller {
+            ("seller_id = $1 AND ", 2)
+        } else {
+            ("", 1)
+        };
+        format!(
+            "SELECT {columns} FROM products WHERE {seller}{} ORDER BY id LIMIT ${}",
+            self.condition(first),
+            self.next(first)
+        )
+    }
+
+    /// `id > $first` (and `id <= $first+1` with an upper bound).
+    fn condition(&self, first: usize) -> String {
+        match self.up_to {
+            Some(_) => format!("id > ${first} AND id <= ${}", first + 1),
+            None => format!("id > ${first}"),
+        }
+    }
+
+    /// The placeholder number after those of [`condition`](Self::condition).
+    fn next(&self, first: usize) -> usize {
+        first + self.values().len()
+    }
+
+    /// The values of the condition's placeholders, in order.
+    fn values(&self) -> Vec<String> {
+        let mut values = vec![self.after.map(|u| u.to_string()).unwrap_or_default()];
+        values.extend(self.up_to.map(|u| u.to_string()));
+        values
+    }
+}
+
+/// What the search index needs of a product: its columns and the searchable part of its body,
+/// read without its variants, departures or images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductToIndex {
+    pub id: Uuid,
+    pub seller_id: Uuid,
+    pub kind: ProductKind,
+    pub origin: Country,
+    pub hs: HsCode,
+    pub category: Option<String>,
+    pub titles: Localized,
+    pub descriptions: Localized,
+    pub retail_price: Option<Money>,
+    /// The product has wholesale terms.
+    pub wholesale: bool,
+    pub archived: bool,
+    pub created_at: Timestamp,
+}
+
+impl ProductToIndex {
+    /// What the index needs of a product read whole.
+    pub fn of(product: &Product) -> Self {
+        let mut p = Self::from_draft(
+            product.id,
+            product.seller_id,
+            &product.draft,
+            product.created_at,
+        );
+        p.archived = product.archived;
+        p
+    }
+
+    /// [`from_draft`](Self::from_draft), taking the texts out of the draft.
+    pub fn from_draft_owned(
+        id: Uuid,
+        seller_id: Uuid,
+        draft: ProductDraft,
+        created_at: Timestamp,
+    ) -> Self {
+        ProductToIndex {
+            id,
+            seller_id,
+            kind: draft.kind,
+            origin: draft.origin,
+            hs: draft.hs,
+            category: draft.category,
+            titles: draft.titles,
+            descriptions: draft.descriptions,
+            retail_price: draft.retail_price,
+            wholesale: draft.wholesale.is_some(),
+            archived: false,
+            created_at,
+        }
+    }
+
+    /// What the index needs of a product about to be written from `draft` (not archived).
+    pub fn from_draft(
+        id: Uuid,
+        seller_id: Uuid,
+        draft: &ProductDraft,
+        created_at: Timestamp,
+    ) -> Self {
+        ProductToIndex {
+            id,
+            seller_id,
+            kind: draft.kind,
+            origin: draft.origin,
+            hs: draft.hs,
+            category: draft.category.clone(),
+            titles: draft.titles.clone(),
+            descriptions: draft.descriptions.clone(),
+            retail_price: draft.retail_price,
+            wholesale: draft.wholesale.is_some(),
+            archived: false,
+            created_at,
+        }
+    }
+}
+
+const INDEX_COLUMNS: &str = "id, seller_id, body, category, archived_at, created_at";
+
+#[derive(FromRow)]
+struct IndexRow {
+    id: String,
+    seller_id: String,
+    body: String,
+    category: Option<String>,
+    archived_at: Option<String>,
+    created_at: String,
+}
+
+/// The part of a product's `body` the index reads (the fields keep `ProductDraft`'s names; the
+/// rest of the body is skipped unparsed).
+#[derive(Deserialize)]
+struct IndexedBody {
+    kind: ProductKind,
+    titles: Localized,
+    #[serde(default)]
+    descriptions: Localized,
+    hs: HsCode,
+    origin: Country,
+    retail_price: Option<Money>,
+    wholesale: Option<serde::de::IgnoredAny>,
+}
+
+impl IndexRow {
+    fn into_product(self) -> StoreResult<ProductToIndex> {
+        let body: IndexedBody = serde_json::from_str(&self.body).map_err(bad)?;
+        Ok(ProductToIndex {
+            id: uuid(T, &self.id)?,
+            seller_id: uuid(T, &self.seller_id)?,
+            kind: body.kind,
+            origin: body.origin,
+            hs: body.hs,
+            category: self.category,
+            titles: body.titles,
+            descriptions: body.descriptions,
+            retail_price: body.retail_price,
+            wholesale: body.wholesale.is_some(),
+            archived: self.archived_at.is_some(),
+            created_at: Timestamp::from_stored(&self.created_at).map_err(bad)?,
+        })
+    }
+}
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -257,15 +456,16 @@ async fn check_category(
 /// UUIDv7, so an import's ids are one contiguous range in id order), instead of one per product.
 pub const PRODUCTS_IMPORTED: &str = "products.imported";
 
-/// Publishes that the products with ids from `first` to `last` (inclusive) were imported.
+/// Publishes that the products with ids from `first` to `last` (inclusive) were imported;
+/// returns the entry's outbox position.
 pub async fn publish_import(
     tx: &mut Transaction<'static, Any>,
     first: Uuid,
     last: Uuid,
     count: u64,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     let payload = serde_json::json!({"first": first, "last": last, "count": count});
-    events::publish(
+    events::publish_at(
         tx,
         PRODUCTS_IMPORTED,
         "product_range",
@@ -426,13 +626,13 @@ impl Store {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<Uuid>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM products WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
-        )
-        .bind(after.map(|u| u.to_string()))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let bounds = IdBounds::after(after);
+        let sql = bounds.page_sql("id", false);
+        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+        for value in bounds.values() {
+            q = q.bind(value);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
         rows.into_iter().map(|(id,)| uuid(T, &id)).collect()
     }
 
@@ -453,17 +653,14 @@ impl Store {
         up_to: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<Product>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM products WHERE ($1 IS NULL OR id > $1) AND ($2 IS NULL OR id <= $2) \
-             ORDER BY id LIMIT $3"
-        );
+        let bounds = IdBounds { after, up_to };
+        let sql = bounds.page_sql(COLUMNS, false);
         let mut tx = self.pool().begin().await?;
-        let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(after.map(|u| u.to_string()))
-            .bind(up_to.map(|u| u.to_string()))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut q = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
+        for value in bounds.values() {
+            q = q.bind(value);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
         let out = hydrate_many(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(out)
@@ -496,18 +693,117 @@ impl Store {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<Product>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM products WHERE seller_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
-        );
+        let bounds = IdBounds::after(after);
+        let sql = bounds.page_sql(COLUMNS, true);
         let mut tx = self.pool().begin().await?;
-        let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(seller_id.to_string())
-            .bind(after.map(|u| u.to_string()))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut q =
+            sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql)).bind(seller_id.to_string());
+        for value in bounds.values() {
+            q = q.bind(value);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
         let out = hydrate_many(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// What the search index needs of the products within `bounds` (archived ones too), in id
+    /// order: one statement, no variants, departures or images.
+    pub async fn products_to_index(
+        &self,
+        bounds: IdBounds,
+        limit: u32,
+    ) -> StoreResult<Vec<ProductToIndex>> {
+        let sql = bounds.page_sql(INDEX_COLUMNS, false);
+        let mut q = sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql));
+        for value in bounds.values() {
+            q = q.bind(value);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        rows.into_iter().map(IndexRow::into_product).collect()
+    }
+
+    /// [`products_to_index`](Self::products_to_index) for one seller's products after `after`.
+    pub async fn seller_products_to_index(
+        &self,
+        seller_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProductToIndex>> {
+        let bounds = IdBounds::after(after);
+        let sql = bounds.page_sql(INDEX_COLUMNS, true);
+        let mut q =
+            sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql)).bind(seller_id.to_string());
+        for value in bounds.values() {
+            q = q.bind(value);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        rows.into_iter().map(IndexRow::into_product).collect()
+    }
+
+    /// [`products_to_index`](Self::products_to_index) for the products with these ids that
+    /// exist, in id order.
+    pub async fn products_to_index_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<ProductToIndex>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {INDEX_COLUMNS} FROM products WHERE id IN ({}) ORDER BY id",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                out.push(row.into_product()?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+    use crate::testing::TestDatabase;
+
+    /// Each page reads a range of an index: SQLite does not scan the products before it (it
+    /// did with `($1 IS NULL OR id > $1)`, which made paging through the catalogue quadratic).
+    #[tokio::test]
+    async fn pages_are_index_ranges() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        let id = Uuid::now_v7();
+        for (bounds, by_seller, expected) in [
+            (IdBounds::default(), false, "(id>?)"),
+            (IdBounds::between(id, id), false, "(id>? AND id<?)"),
+            (
+                IdBounds::after(Some(id)),
+                true,
+                "products_seller (seller_id=? AND id>?)",
+            ),
+        ] {
+            for columns in ["id", COLUMNS, INDEX_COLUMNS] {
+                let sql = format!("EXPLAIN QUERY PLAN {}", bounds.page_sql(columns, by_seller));
+                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+                if by_seller {
+                    q = q.bind(Uuid::nil().to_string());
+                }
+                for value in bounds.values() {
+                    q = q.bind(value);
+                }
+                let plan = q.bind(10_i64).fetch_all(store.pool()).await.unwrap();
+                let main = &plan
+                    .iter()
+                    .find(|(_, _, _, detail)| {
+                        detail.contains("products") && !detail.contains("product_images")
+                    })
+                    .unwrap()
+                    .3;
+                assert!(main.starts_with("SEARCH products USING"), "{main}");
+                assert!(main.ends_with(expected), "{main}");
+            }
+        }
     }
 }

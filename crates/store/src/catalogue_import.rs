@@ -6,7 +6,7 @@
 //! increasing order, so they form one contiguous range the search indexer streams.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::catalogue::publish_import;
+use crate::catalogue::{ProductToIndex, publish_import};
 use crate::values::date_text;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::catalogue::ProductDraft;
@@ -36,7 +36,14 @@ pub struct ImportSummary {
     /// The first and last new product ids (every id of the import lies between them).
     pub first_id: Option<Uuid>,
     pub last_id: Option<Uuid>,
+    /// The outbox position of the import's `products.imported` entry.
+    #[serde(skip)]
+    pub outbox_seq: Option<i64>,
 }
+
+/// Hears each batch of an import's products as the search index needs them, while the batch is
+/// written (see [`Store::import_products_observed`]).
+pub type ImportObserver = Box<dyn FnMut(Vec<ProductToIndex>) + Send>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -62,8 +69,9 @@ struct Prepared {
 }
 
 /// Moves what has columns of its own out of the draft and serialises the rest exactly as
-/// `catalogue::body` does (stock, departures, category and variant stock stripped).
-fn prepare(id: Uuid, seller: Uuid, mut draft: ProductDraft) -> StoreResult<Prepared> {
+/// `catalogue::body` does (stock, departures, category and variant stock stripped); the draft
+/// is left stripped.
+fn prepare(id: Uuid, seller: Uuid, draft: &mut ProductDraft) -> StoreResult<Prepared> {
     let stock = draft.stock.take().map(i64::from);
     let category = draft.category.take();
     let departures = std::mem::take(&mut draft.departures)
@@ -75,7 +83,7 @@ fn prepare(id: Uuid, seller: Uuid, mut draft: ProductDraft) -> StoreResult<Prepa
         .iter_mut()
         .map(|v| (v.sku.clone(), v.stock.take().map(i64::from)))
         .collect();
-    let body = serde_json::to_string(&draft).map_err(|e| StoreError::corrupt("products", e))?;
+    let body = serde_json::to_string(&*draft).map_err(|e| StoreError::corrupt("products", e))?;
     Ok(Prepared {
         id: id.to_string(),
         seller: seller.to_string(),
@@ -337,13 +345,30 @@ impl Store {
         &self,
         ctx: &AuditContext,
         rows: Vec<ImportRow>,
+        progress: impl FnMut(usize) + Send,
+    ) -> Result<ImportSummary, ImportError> {
+        self.import_products_observed(ctx, rows, progress, None)
+            .await
+    }
+
+    /// [`import_products`](Self::import_products), handing each batch of products, as the search
+    /// index needs them, to `observer` while the batch is written: a process that holds the
+    /// search index (the command line) indexes the import as it goes. The observer runs on the
+    /// thread that prepares the batches, a few batches ahead of the database (a slow observer
+    /// slows the import); what it hears is committed only if this returns `Ok`.
+    pub async fn import_products_observed(
+        &self,
+        ctx: &AuditContext,
+        rows: Vec<ImportRow>,
         mut progress: impl FnMut(usize) + Send,
+        mut observer: Option<ImportObserver>,
     ) -> Result<ImportSummary, ImportError> {
         if rows.is_empty() {
             return Ok(ImportSummary {
                 imported: 0,
                 first_id: None,
                 last_id: None,
+                outbox_seq: None,
             });
         }
         let mut tx = self.begin_write().await?;
@@ -359,26 +384,48 @@ impl Store {
             _ => return Err(StoreError::corrupt("products", "no ids for the import").into()),
         };
 
+        // Every product of the import is created at this instant (read back equal: to the µs).
+        let created_at = Timestamp::now();
+        let now = created_at.to_stored();
         // Serialising bodies costs about as much as writing them: do it on another thread, a
         // few batches ahead of the database.
         let (send, mut receive) = tokio::sync::mpsc::channel(PIPELINE_DEPTH);
         let producer = tokio::task::spawn_blocking(move || {
             let mut rows = rows.into_iter().zip(ids);
             loop {
-                let batch: StoreResult<Vec<Prepared>> = rows
-                    .by_ref()
-                    .take(PRODUCT_BATCH)
-                    .map(|(r, id)| prepare(id, r.seller, r.draft))
-                    .collect();
-                let done = matches!(&batch, Ok(b) if b.is_empty());
-                if done || send.blocking_send(batch).is_err() {
+                let mut batch = Vec::with_capacity(PRODUCT_BATCH);
+                let mut observed = Vec::new();
+                for (mut row, id) in rows.by_ref().take(PRODUCT_BATCH) {
+                    match prepare(id, row.seller, &mut row.draft) {
+                        Ok(prepared) => {
+                            if observer.is_some() {
+                                // What the index needs, moved out of the draft once serialised.
+                                row.draft.category = prepared.category.clone();
+                                observed.push(ProductToIndex::from_draft_owned(
+                                    id, row.seller, row.draft, created_at,
+                                ));
+                            }
+                            batch.push(prepared);
+                        }
+                        Err(e) => {
+                            let _ = send.blocking_send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if let Some(observer) = observer.as_mut()
+                    && !observed.is_empty()
+                {
+                    observer(observed);
+                }
+                if batch.is_empty() || send.blocking_send(Ok(batch)).is_err() {
                     return;
                 }
             }
         });
         let mut statements = Statements {
             backend: self.backend(),
-            now: Timestamp::now().to_stored(),
+            now,
             cache: HashMap::new(),
         };
         while let Some(batch) = receive.recv().await {
@@ -391,7 +438,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::Unavailable(format!("preparing the import: {e}")))?;
 
-        publish_import(&mut tx, first, last, count as u64).await?;
+        let seq = publish_import(&mut tx, first, last, count as u64).await?;
         let summary = BTreeMap::from([
             ("imported", serde_json::json!(count)),
             ("first_id", serde_json::json!(first)),
@@ -415,6 +462,7 @@ impl Store {
             imported: count as u64,
             first_id: Some(first),
             last_id: Some(last),
+            outbox_seq: Some(seq),
         })
     }
 }

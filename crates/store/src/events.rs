@@ -28,6 +28,19 @@ pub(crate) async fn publish(
     subject_id: &str,
     payload: &serde_json::Value,
 ) -> StoreResult<()> {
+    publish_at(tx, kind, subject_type, subject_id, payload)
+        .await
+        .map(|_| ())
+}
+
+/// [`publish`], returning the entry's outbox position.
+pub(crate) async fn publish_at(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    subject_type: &str,
+    subject_id: &str,
+    payload: &serde_json::Value,
+) -> StoreResult<i64> {
     sqlx::query(
         "INSERT INTO domain_events (id, at, kind, subject_type, subject_id, payload) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -40,12 +53,13 @@ pub(crate) async fn publish(
     .bind(payload.to_string())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO outbox (kind, subject_id) VALUES ($1, $2)")
-        .bind(kind.to_owned())
-        .bind(subject_id.to_owned())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    let (seq,): (i64,) =
+        sqlx::query_as("INSERT INTO outbox (kind, subject_id) VALUES ($1, $2) RETURNING seq")
+            .bind(kind.to_owned())
+            .bind(subject_id.to_owned())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(seq)
 }
 
 /// One entry of the outbox, in publication order.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod catalogue_import;
+mod catalogue_paging;
 mod checkout;
 mod fx;
 mod payments;
