@@ -1235,27 +1235,35 @@ impl Store {
                 )
             })
             .collect();
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the round: each webhook is taken only if it is still due when it was
+        // read (another process may have taken it since), and gets its own next due time.
+        let (mut next_due, mut taken_if) = (String::new(), Vec::with_capacity(claims.len()));
+        for n in 0..claims.len() {
+            let (id, due, next) = (3 * n + 1, 3 * n + 2, 3 * n + 3);
+            next_due.push_str(&format!(" WHEN ${id} THEN ${next}"));
+            taken_if.push(format!("(id = ${id} AND due_at = ${due})"));
+        }
+        let sql = format!(
+            "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = CASE id{next_due} END \
+             WHERE delivered_at IS NULL AND ({}) RETURNING id",
+            taken_if.join(" OR ")
+        );
         // Through the writer like every write: on SQLite a write on a reader connection would
         // wait on the database lock instead of joining the group commit.
-        self.write(claims, |tx, claims| {
+        self.write((sql, claims), |tx, (sql, claims)| {
             Box::pin(async move {
-                let mut taken = Vec::with_capacity(claims.len());
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
                 for (id, due_at, next_due) in claims {
-                    let took = sqlx::query(
-                        "UPDATE sandbox_webhooks SET attempts = attempts + 1, due_at = $1 \
-                         WHERE id = $2 AND due_at = $3 AND delivered_at IS NULL",
-                    )
-                    .bind(next_due.clone())
-                    .bind(id.clone())
-                    .bind(due_at.clone())
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected();
-                    if took == 1 {
-                        taken.push(id.clone());
-                    }
+                    query = query
+                        .bind(id.clone())
+                        .bind(due_at.clone())
+                        .bind(next_due.clone());
                 }
-                Ok(taken)
+                let taken: Vec<(String,)> = query.fetch_all(&mut **tx).await?;
+                Ok(taken.into_iter().map(|(id,)| id).collect())
             })
         })
         .await

@@ -6,7 +6,8 @@ use pavilion_domain::Currency;
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_store::checkout::orders::{Order, Placed};
 use pavilion_store::checkout::payments::{
-    Applied, NewPayment, Payment, PaymentStatus, Recorded, RefundOutcome, RefundRequest,
+    Applied, NewPayment, NewSandboxPayment, Payment, PaymentStatus, Recorded, RefundOutcome,
+    RefundRequest, SandboxPayment,
 };
 use pavilion_store::testing::StoreFixture;
 use pavilion_store::{Store, StoreError, on_both_backends};
@@ -43,6 +44,23 @@ async fn placed(store: &Store, product: Uuid, seller: Uuid) -> Order {
     // The order answered is the order as stored (it is built from what was written).
     assert_eq!(*order, store.order(order.id).await.unwrap());
     *order
+}
+
+fn sandbox_card(n: u32) -> NewSandboxPayment {
+    NewSandboxPayment {
+        id: format!("sbx_pay_{n}"),
+        request_ref: format!("req-{n}"),
+        merchant_ref: format!("order-{n}"),
+        method: "sandbox_card_ok".into(),
+        amount_minor: 6500,
+        currency: "CNY".into(),
+        status: "authorised".into(),
+        decline_reason: None,
+    }
+}
+
+fn hook_body(payment: &SandboxPayment, event: &str, id: &str) -> String {
+    format!("{id} {event} {}", payment.id)
 }
 
 fn reconciled(books: (i64, i64, i64)) -> i64 {
@@ -159,5 +177,44 @@ on_both_backends! {
         assert_eq!(fx.store.apply_payment_event("sandbox", "evt-1", "sbx_pay_r", "payment.refunded").await.unwrap(), Applied::AlreadyApplied);
         let err = fx.store.apply_payment_event("sandbox", "evt-2", "sbx_pay_unknown", "payment.captured").await.unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    }
+
+    /// A round of due webhooks is taken in one write: each only while it is still as it was
+    /// read (another process may have taken it since), each with its own next due time.
+    async fn due_webhooks_are_taken_once_each_with_their_own_next_attempt(fx: StoreFixture) {
+        use pavilion_store::Timestamp;
+        let now = Timestamp::now();
+        let at = |ms: i64| now.checked_add(time::Duration::milliseconds(ms)).unwrap();
+        for n in 0..3 {
+            fx.store.sandbox_authorise(&sandbox_card(n), at(-1000), hook_body).await.unwrap();
+        }
+        let due = fx.store.sandbox_due_webhooks(now, 10).await.unwrap();
+        assert_eq!(due.len(), 3);
+        assert!(due.iter().all(|h| h.attempts == 0));
+        assert!(fx.store.sandbox_take_webhooks(&[]).await.unwrap().is_empty());
+
+        // The third was taken elsewhere since it was read: its claim is stale.
+        let mut stale = due[2].clone();
+        stale.due_at = at(-5000);
+        let claims = [(&due[0], at(60_000)), (&due[1], at(-10)), (&stale, at(60_000))];
+        let mut taken = fx.store.sandbox_take_webhooks(&claims).await.unwrap();
+        taken.sort();
+        let mut expected = vec![due[0].id.clone(), due[1].id.clone()];
+        expected.sort();
+        assert_eq!(taken, expected);
+        // Taking the same round again takes nothing: the taken ones are due later now.
+        assert!(fx.store.sandbox_take_webhooks(&claims[..2]).await.unwrap().is_empty());
+
+        // Due now: the second (retry due already) and the untouched third, not the first.
+        let again = fx.store.sandbox_due_webhooks(now, 10).await.unwrap();
+        let mut ids: Vec<(&str, i64)> = again.iter().map(|h| (h.id.as_str(), h.attempts)).collect();
+        ids.sort();
+        let mut want = vec![(due[1].id.as_str(), 1), (due[2].id.as_str(), 0)];
+        want.sort();
+        assert_eq!(ids, want);
+        assert_eq!(again.iter().find(|h| h.id == due[1].id).unwrap().due_at, at(-10));
+
+        fx.store.sandbox_webhooks_delivered(vec![due[1].id.clone(), due[2].id.clone()]).await.unwrap();
+        assert!(fx.store.sandbox_due_webhooks(at(120_000), 10).await.unwrap().iter().all(|h| h.id == due[0].id));
     }
 }
