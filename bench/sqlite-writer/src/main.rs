@@ -28,90 +28,55 @@ fn cpu() -> f64 {
     (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
 }
 
-async fn sqlx_writer(url: String, mut rx: mpsc::Receiver<Job>) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, 256).await > 0 {
-        let mut tx = conn.begin().await.unwrap();
-        let mut oks = Vec::with_capacity(batch.len());
-        for j in &batch {
-            let n = j.n as i64;
-            let took =
-                sqlx::query("UPDATE products SET stock = stock - 1 WHERE id = $1 AND stock >= 1")
-                    .bind(n % 200)
+/// The writer over one sqlx connection type: every statement goes to the connection's thread.
+macro_rules! sqlx_writer {
+    ($name:ident, $connection:ty) => {
+        async fn $name(url: String, mut rx: mpsc::Receiver<Job>) {
+            use sqlx::Connection;
+            let mut conn = <$connection>::connect(&url).await.unwrap();
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, 256).await > 0 {
+                let mut tx = conn.begin().await.unwrap();
+                let mut oks = Vec::with_capacity(batch.len());
+                for j in &batch {
+                    let n = j.n as i64;
+                    let took =
+                        sqlx::query("UPDATE products SET stock = stock - 1 WHERE id = $1 AND stock >= 1")
+                            .bind(n % 200)
+                            .execute(&mut *tx)
+                            .await
+                            .unwrap()
+                            .rows_affected();
+                    let id = format!("o{n}");
+                    sqlx::query("INSERT INTO orders (id, product, qty, body) VALUES ($1, $2, 1, $3)")
+                        .bind(id.clone())
+                        .bind(n % 200)
+                        .bind("{\"lines\":[1]}")
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    sqlx::query("INSERT INTO order_events (order_id, status, at) VALUES ($1, 'placed', '2026-12-04')")
+                        .bind(id.clone()).execute(&mut *tx).await.unwrap();
+                    sqlx::query(
+                        "INSERT INTO idem (scope, key, body) VALUES ('s', $1, '{}') ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
                     .execute(&mut *tx)
                     .await
-                    .unwrap()
-                    .rows_affected();
-            let id = format!("o{n}");
-            sqlx::query("INSERT INTO orders (id, product, qty, body) VALUES ($1, $2, 1, $3)")
-                .bind(id.clone())
-                .bind(n % 200)
-                .bind("{\"lines\":[1]}")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO order_events (order_id, status, at) VALUES ($1, 'placed', '2026-12-04')")
-                .bind(id.clone()).execute(&mut *tx).await.unwrap();
-            sqlx::query(
-                "INSERT INTO idem (scope, key, body) VALUES ('s', $1, '{}') ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            oks.push(took == 1);
+                    .unwrap();
+                    oks.push(took == 1);
+                }
+                tx.commit().await.unwrap();
+                for (j, ok) in batch.drain(..).zip(oks) {
+                    let _ = j.reply.send(ok);
+                }
+            }
         }
-        tx.commit().await.unwrap();
-        for (j, ok) in batch.drain(..).zip(oks) {
-            let _ = j.reply.send(ok);
-        }
-    }
+    };
 }
 
-async fn sqlx_native_writer(url: String, mut rx: mpsc::Receiver<Job>) {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, 256).await > 0 {
-        let mut tx = conn.begin().await.unwrap();
-        let mut oks = Vec::with_capacity(batch.len());
-        for j in &batch {
-            let n = j.n as i64;
-            let took =
-                sqlx::query("UPDATE products SET stock = stock - 1 WHERE id = $1 AND stock >= 1")
-                    .bind(n % 200)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap()
-                    .rows_affected();
-            let id = format!("o{n}");
-            sqlx::query("INSERT INTO orders (id, product, qty, body) VALUES ($1, $2, 1, $3)")
-                .bind(id.clone())
-                .bind(n % 200)
-                .bind("{\"lines\":[1]}")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO order_events (order_id, status, at) VALUES ($1, 'placed', '2026-12-04')")
-                .bind(id.clone()).execute(&mut *tx).await.unwrap();
-            sqlx::query(
-                "INSERT INTO idem (scope, key, body) VALUES ('s', $1, '{}') ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            oks.push(took == 1);
-        }
-        tx.commit().await.unwrap();
-        for (j, ok) in batch.drain(..).zip(oks) {
-            let _ = j.reply.send(ok);
-        }
-    }
-}
+sqlx_writer!(sqlx_any_writer, sqlx::AnyConnection);
+sqlx_writer!(sqlx_native_writer, sqlx::SqliteConnection);
 
 fn rusqlite_writer(path: String, rx: std::sync::mpsc::Receiver<Job>) {
     let mut conn = rusqlite::Connection::open(path).unwrap();
@@ -185,7 +150,8 @@ async fn main() {
         })
     } else if mode == "sqlx" {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(sqlx_writer(format!("sqlite://{path}"), rx));
+        sqlx::any::install_default_drivers();
+        tokio::spawn(sqlx_any_writer(format!("sqlite://{path}"), rx));
         Arc::new(move |j| {
             let _ = tx.try_send(j);
         })

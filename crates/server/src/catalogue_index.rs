@@ -854,6 +854,19 @@ mod tests {
         }
     }
 
+    /// A SQLite store with the shipped market-access rules, the categories and two sellers (the
+    /// database lives as long as the first value).
+    async fn two_sellers() -> (TestDatabase, Store, [Uuid; 2]) {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        rules_and_categories(&store).await;
+        let sellers = [
+            seller(&store, "Pailin Longan Cooperative").await,
+            seller(&store, "Kampot Pepper Farm").await,
+        ];
+        (db, store, sellers)
+    }
+
     /// `n` products of every shape for two sellers: origins with and without rules, HS codes
     /// allowed, refused or not cleared, categories at both levels or none, retail, wholesale,
     /// bulk and travel.
@@ -905,13 +918,7 @@ mod tests {
 
     #[tokio::test]
     async fn documents_of_a_pass_equal_documents_built_alone() {
-        let db = TestDatabase::create(Backend::Sqlite).await;
-        let store = db.store().await;
-        rules_and_categories(&store).await;
-        let sellers = [
-            seller(&store, "Pailin Longan Cooperative").await,
-            seller(&store, "Kampot Pepper Farm").await,
-        ];
+        let (_db, store, sellers) = two_sellers().await;
         import_mixed(&store, sellers, 60).await;
         let products = all_to_index(&store).await;
         assert_eq!(products.len(), 60);
@@ -968,13 +975,7 @@ mod tests {
 
     #[tokio::test]
     async fn catching_up_on_imports_finds_what_a_rebuild_finds() {
-        let db = TestDatabase::create(Backend::Sqlite).await;
-        let store = db.store().await;
-        rules_and_categories(&store).await;
-        let sellers = [
-            seller(&store, "Pailin Longan Cooperative").await,
-            seller(&store, "Kampot Pepper Farm").await,
-        ];
+        let (_db, store, sellers) = two_sellers().await;
         import_mixed(&store, sellers, 6).await;
         let followed = tempfile::tempdir().unwrap();
         let indexer = Indexer::new(followed.path().to_owned());
@@ -1069,13 +1070,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_import_indexed_as_it_is_written_is_searchable_and_not_applied_again() {
-        let db = TestDatabase::create(Backend::Sqlite).await;
-        let store = db.store().await;
-        rules_and_categories(&store).await;
-        let sellers = [
-            seller(&store, "Pailin Longan Cooperative").await,
-            seller(&store, "Kampot Pepper Farm").await,
-        ];
+        let (_db, store, sellers) = two_sellers().await;
         import_mixed(&store, sellers, 6).await;
         let dir = tempfile::tempdir().unwrap();
 
@@ -1112,13 +1107,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_import_that_fails_or_stops_leaves_the_index_to_the_outbox() {
-        let db = TestDatabase::create(Backend::Sqlite).await;
-        let store = db.store().await;
-        rules_and_categories(&store).await;
-        let sellers = [
-            seller(&store, "Pailin Longan Cooperative").await,
-            seller(&store, "Kampot Pepper Farm").await,
-        ];
+        let (_db, store, sellers) = two_sellers().await;
         import_mixed(&store, sellers, 6).await;
         let dir = tempfile::tempdir().unwrap();
         {

@@ -238,15 +238,9 @@ fn pow10_64(exponent: u32) -> Option<u64> {
     pow10(exponent).and_then(|p| u64::try_from(p).ok())
 }
 
-/// [`rounds_up`] in 64 bits.
+/// [`rounds_up`] for a division done in 64 bits.
 fn rounds_up_64(rule: RoundingRule, quotient: u64, remainder: u64, divisor: u64) -> bool {
-    let rest = divisor - remainder;
-    match rule {
-        RoundingRule::HalfUp => remainder >= rest,
-        RoundingRule::HalfEven => remainder > rest || (remainder == rest && quotient % 2 == 1),
-        RoundingRule::Down => false,
-        RoundingRule::Up => remainder != 0,
-    }
+    rounds_up(rule, quotient.into(), remainder.into(), divisor.into())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use pavilion_store::{Store, StoreError};
 use time::macros::date;
 use uuid::Uuid;
 
-async fn organisation(store: &Store, kind: OrganisationKind, name: &str) -> Uuid {
+pub(crate) async fn organisation(store: &Store, kind: OrganisationKind, name: &str) -> Uuid {
     let new = NewOrganisation {
         kind,
         name: Name::parse(name).unwrap(),
@@ -38,7 +38,7 @@ async fn fruit(store: &Store) {
         .unwrap();
 }
 
-const HEADER: &str = "seller_id,kind,original_locale,title_zh-CN,title_en,title_es,title_fr,description_zh-CN,description_en,description_es,description_fr,hs,category,origin,unit,weight_kg_per_unit,volume_l_per_unit,cold_chain,shelf_life_days,retail_price,currency,moq,tiers,stock,departures,variants";
+pub(crate) const HEADER: &str = "seller_id,kind,original_locale,title_zh-CN,title_en,title_es,title_fr,description_zh-CN,description_en,description_es,description_fr,hs,category,origin,unit,weight_kg_per_unit,volume_l_per_unit,cold_chain,shelf_life_days,retail_price,currency,moq,tiers,stock,departures,variants";
 
 /// A longan box, a tour with departures and a soap with variants, `copies` times each.
 fn rows(seller: Uuid, copies: usize) -> Vec<ImportRow> {

@@ -1,11 +1,10 @@
 //! Reading the catalogue a page at a time (exports, the search indexer): keyset pages within id
 //! bounds, and the light reads the search index uses.
 
+use crate::catalogue_import::{HEADER, organisation};
 use pavilion_domain::accounts::OrganisationKind;
 use pavilion_domain::catalogue::csv::{ImportRow, parse_products_csv};
-use pavilion_domain::text::Name;
 use pavilion_store::Store;
-use pavilion_store::accounts::NewOrganisation;
 use pavilion_store::audit::AuditContext;
 use pavilion_store::catalogue::{IdBounds, Product, ProductToIndex};
 use pavilion_store::on_both_backends;
@@ -14,19 +13,8 @@ use time::macros::date;
 use uuid::Uuid;
 
 async fn seller(store: &Store, name: &str) -> Uuid {
-    let new = NewOrganisation {
-        kind: OrganisationKind::Seller,
-        name: Name::parse(name).unwrap(),
-        country: "KH".parse().unwrap(),
-    };
-    store
-        .create_organisation(&AuditContext::default(), &new)
-        .await
-        .unwrap()
-        .id
+    organisation(store, OrganisationKind::Seller, name).await
 }
-
-const HEADER: &str = "seller_id,kind,original_locale,title_zh-CN,title_en,title_es,title_fr,description_zh-CN,description_en,description_es,description_fr,hs,category,origin,unit,weight_kg_per_unit,volume_l_per_unit,cold_chain,shelf_life_days,retail_price,currency,moq,tiers,stock,departures,variants";
 
 /// Goods with retail and wholesale prices, a tour, and soap with variants, alternating between
 /// two sellers.
