@@ -1,7 +1,13 @@
+use crate::batch::BatchWriter;
+use crate::sql::{self, Conn, sqlite::SqliteDb};
 use crate::{StoreError, StoreResult};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -64,18 +70,25 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite only: the one connection that writes. SQLite lets one writer in at a time; queueing
-    /// writers here (fairly, without sleeping) beats letting them collide on the database's lock,
-    /// whose busy handler backs off in sleeps of up to 100 ms.
+    /// SQLite only: the one sqlx connection that writes, for the modules not yet moved to `sql`.
+    /// SQLite lets one writer in at a time; queueing writers here (fairly, without sleeping)
+    /// beats letting them collide on the database's lock, whose busy handler backs off in sleeps
+    /// of up to 100 ms.
     writer: Option<AnyPool>,
     backend: Backend,
-    /// SQLite only: the group-commit writer, started on first use (see `batch`).
-    batch: std::sync::Arc<std::sync::OnceLock<crate::batch::BatchWriter>>,
+    /// SQLite only: the file's in-place connections and the group-commit writer.
+    sqlite: Option<SqliteParts>,
 }
 
-impl std::fmt::Debug for crate::batch::BatchWriter {
+#[derive(Clone)]
+struct SqliteParts {
+    db: Arc<SqliteDb>,
+    batch: BatchWriter,
+}
+
+impl std::fmt::Debug for SqliteParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BatchWriter")
+        f.write_str("SqliteParts")
     }
 }
 
@@ -88,30 +101,55 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let url = sqlite_create_if_missing(url);
         let pool = pool_with(backend, &url, options.max_connections, options, "FULL").await?;
-        let writer = match backend {
-            Backend::Sqlite => Some(pool_with(backend, &url, 1, options, "FULL").await?),
-            Backend::Postgres => None,
+        let (writer, sqlite) = match backend {
+            Backend::Sqlite => {
+                let writer = pool_with(backend, &url, 1, options, "FULL").await?;
+                let db = SqliteDb::new(&sqlite_file(&url)?, options.sqlite_busy_timeout);
+                let batch = BatchWriter::spawn(db.open_writer()?)?;
+                (Some(writer), Some(SqliteParts { db, batch }))
+            }
+            Backend::Postgres => (None, None),
         };
         Ok(Self {
             pool,
             writer,
             backend,
-            batch: std::sync::Arc::default(),
+            sqlite,
         })
     }
 
-    /// The group-commit writer (SQLite only), started on first use. Its task holds a handle
-    /// without a writer of its own, so it ends when the last handle that can use it is dropped.
-    pub(crate) fn batch_writer(&self) -> Option<&crate::batch::BatchWriter> {
-        (self.backend == Backend::Sqlite).then(|| {
-            self.batch.get_or_init(|| {
-                crate::batch::BatchWriter::spawn(Store {
-                    pool: self.pool.clone(),
-                    writer: self.writer.clone(),
-                    backend: self.backend,
-                    batch: std::sync::Arc::default(),
-                })
-            })
+    /// The group-commit writer (SQLite only).
+    pub(crate) fn batch_writer(&self) -> Option<&BatchWriter> {
+        self.sqlite.as_ref().map(|s| &s.batch)
+    }
+
+    /// A connection for reading: on SQLite a reader whose statements run in the calling task
+    /// (a point read takes microseconds, less than a hand-off to another thread), on PostgreSQL
+    /// one from the pool.
+    pub(crate) async fn reader(&self) -> StoreResult<Conn> {
+        Ok(match &self.sqlite {
+            Some(sqlite) => Conn::Sqlite(sqlite.db.reader()?),
+            None => Conn::Pooled(self.pool.acquire().await?),
+        })
+    }
+
+    /// A write transaction outside the group commit, for the rarer writes whose early returns
+    /// must undo what they did (refunds, shipments): on SQLite through sqlx's writer
+    /// connection, which waits its turn for SQLite's lock with the group-commit writer.
+    pub(crate) async fn begin(&self) -> StoreResult<Conn> {
+        Ok(Conn::Tx(self.begin_write().await?))
+    }
+
+    /// A read transaction across several statements, ended when dropped: on SQLite one snapshot,
+    /// on PostgreSQL read committed (as its default transaction).
+    pub(crate) async fn snapshot(&self) -> StoreResult<Conn> {
+        Ok(match &self.sqlite {
+            Some(sqlite) => {
+                let mut lease = sqlite.db.reader()?;
+                lease.execute_batch("BEGIN")?;
+                Conn::Sqlite(lease)
+            }
+            None => Conn::Tx(self.pool.begin().await?),
         })
     }
 
@@ -155,18 +193,30 @@ impl Store {
         }
     }
 
-    /// Starts a transaction for records whose loss in a machine crash is harmless (quotes, which
-    /// are simply asked for again): on PostgreSQL the commit does not wait for the WAL flush; on
-    /// SQLite it goes through the one writer like every write (its callers batch their records).
-    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Transaction<'static, Any>> {
-        let mut tx = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                .execute(&mut *tx)
-                .await?;
-        }
+    /// Starts a PostgreSQL transaction for records whose loss in a machine crash is harmless
+    /// (quotes, which are simply asked for again): the commit does not wait for the WAL flush.
+    /// (On SQLite such records join the group commit like every write.)
+    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Conn> {
+        let mut tx = Conn::Tx(self.pool.begin().await?);
+        sql::query("SET LOCAL synchronous_commit TO OFF")
+            .execute(&mut tx)
+            .await?;
         Ok(tx)
     }
+}
+
+/// The file a `sqlite:` URL names. An in-memory database is refused: the store's connections
+/// (sqlx's and its own) must all see one database.
+fn sqlite_file(url: &str) -> StoreResult<PathBuf> {
+    let options = SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
+        return Err(StoreError::UnsupportedUrl(format!(
+            "{} (in-memory SQLite is not supported; give a file)",
+            redact_url(url)
+        )));
+    }
+    Ok(file.to_owned())
 }
 
 async fn pool_with(

@@ -35,6 +35,9 @@ pub enum StoreError {
     Corrupt { table: &'static str, detail: String },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// SQLite, where its statements run in place (see `sql`).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
@@ -42,10 +45,16 @@ pub enum StoreError {
 impl StoreError {
     /// The database could not take the work now (pool exhausted or shutting down); worth a retry.
     pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-        )
+        match self {
+            StoreError::Database(e) => {
+                matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+            }
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
     }
 
     pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> Self {
@@ -61,5 +70,47 @@ impl StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
             _ => StoreError::Database(err),
         }
+    }
+
+    /// `on_unique` for statements run through `sql`, on either backend.
+    pub(crate) fn unique_as(field: &'static str) -> impl FnOnce(StoreError) -> StoreError {
+        move |err| {
+            if err.is_unique_violation() {
+                StoreError::Conflict { field }
+            } else {
+                err
+            }
+        }
+    }
+
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            StoreError::Sqlite(e) => matches!(
+                sqlite_extended_code(e),
+                Some(
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+            ),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_foreign_key_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
+            StoreError::Sqlite(e) => {
+                sqlite_extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn sqlite_extended_code(e: &rusqlite::Error) -> Option<std::ffi::c_int> {
+    match e {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
+        _ => None,
     }
 }

@@ -1,9 +1,12 @@
 //! Pavilion's persistence.
 //!
-//! One code path serves both backends: queries go through sqlx's `Any` driver with portable SQL
-//! (`$1` placeholders work on SQLite too) and portable column types, and each backend has its own
-//! migrations. Invariants that protect money or stock live in the database (constraints,
-//! conditional updates), so they hold across several server processes sharing one PostgreSQL.
+//! One code path serves both backends, with portable SQL (`$1` placeholders on both) and
+//! portable column types, and each backend has its own migrations. Statements go through sqlx's
+//! `Any` driver, or, in the modules moved so far (checkout, quotes), through `sql`, which runs
+//! SQLite statements in place with rusqlite instead of handing each one to a connection thread
+//! (`docs/storage-statement-handoffs.md`). Invariants that protect money or stock live in the
+//! database (constraints, conditional updates), so they hold across several server processes
+//! sharing one PostgreSQL.
 
 pub mod accounts;
 pub mod applications;
@@ -25,6 +28,7 @@ pub mod programmes;
 pub mod quotes;
 pub mod sessions;
 pub mod sign_in_limits;
+mod sql;
 mod timestamp;
 pub mod tokens;
 pub mod training;

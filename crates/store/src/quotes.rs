@@ -2,6 +2,7 @@
 //! the domain crate owns their shape.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::{self, Conn};
 use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use serde::Serialize;
@@ -136,11 +137,11 @@ impl Store {
     }
 
     pub async fn quote(&self, id: Uuid) -> StoreResult<StoredQuote> {
-        let row: Option<(String, String, String, Option<String>, String, String)> = sqlx::query_as(
+        let row: Option<(String, String, String, Option<String>, String, String)> = sql::query_as(
             "SELECT id, created_at, expires_at, created_by, input, output FROM quotes WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut self.reader().await?)
         .await?;
         let (id, created_at, expires_at, created_by, input, output) =
             row.ok_or(StoreError::NotFound { entity: "quote" })?;
@@ -199,11 +200,10 @@ impl Store {
 
     /// Every imported pack, and the highest version (0 when none): servers compare it to reload.
     pub async fn imported_rule_packs(&self) -> StoreResult<(i64, Vec<ImportedPack>)> {
-        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT pack, files, version, imported_at FROM rule_packs ORDER BY pack",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(String, String, i64, String)> =
+            sql::query_as("SELECT pack, files, version, imported_at FROM rule_packs ORDER BY pack")
+                .fetch_all(&mut self.reader().await?)
+                .await?;
         let mut max = 0;
         let packs = rows
             .into_iter()
@@ -224,17 +224,14 @@ impl Store {
 
     /// The highest imported rule-pack version, cheap enough to poll.
     pub async fn rule_packs_version(&self) -> StoreResult<i64> {
-        let (v,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM rule_packs")
-            .fetch_one(self.pool())
+        let (v,): (i64,) = sql::query_as("SELECT COALESCE(MAX(version), 0) FROM rule_packs")
+            .fetch_one(&mut self.reader().await?)
             .await?;
         Ok(v)
     }
 }
 
-async fn insert_quotes(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    quotes: &[StoredQuote],
-) -> StoreResult<()> {
+async fn insert_quotes(tx: &mut Conn, quotes: &[StoredQuote]) -> StoreResult<()> {
     const COLUMNS: usize = 6;
     const ROWS_PER_STATEMENT: usize = 64;
     for chunk in quotes.chunks(ROWS_PER_STATEMENT) {
@@ -256,7 +253,7 @@ async fn insert_quotes(
                 p + 6
             ));
         }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sql::query(&sql);
         for q in chunk {
             query = query
                 .bind(q.id.to_string())
@@ -266,7 +263,7 @@ async fn insert_quotes(
                 .bind(q.input.as_str())
                 .bind(q.output.as_str());
         }
-        query.execute(&mut **tx).await?;
+        query.execute(tx).await?;
     }
     Ok(())
 }

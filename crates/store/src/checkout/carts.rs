@@ -1,6 +1,7 @@
 //! Carts: a buyer's chosen products for one destination and currency, held by a signed-in user
 //! or by whoever has the cart's token.
 
+use crate::sql::{self, Conn};
 use crate::values::{date_text, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::{Country, Currency};
@@ -74,7 +75,7 @@ impl Store {
         self.write(cart, |tx, cart| {
             Box::pin(async move {
                 let now = Timestamp::now().to_stored();
-                sqlx::query(
+                sql::query(
                     "INSERT INTO carts (id, owner_user_id, token_hash, destination, currency, version, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
                 )
@@ -84,7 +85,7 @@ impl Store {
                 .bind(cart.destination.code())
                 .bind(cart.currency.code())
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(tx)
                 .await?;
                 Ok(cart.clone())
             })
@@ -94,7 +95,7 @@ impl Store {
 
     /// The cart and its lines, in one statement (the cart's columns repeat on each line).
     pub async fn cart(&self, id: Uuid) -> StoreResult<Cart> {
-        let rows: Vec<CartLineRow> = sqlx::query_as(
+        let rows: Vec<CartLineRow> = sql::query_as(
             "SELECT c.owner_user_id, c.token_hash, c.destination, c.currency, c.checked_out_at, c.version, \
                     l.product_id, l.variant_sku, l.departure_date, l.quantity \
              FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id \
@@ -102,7 +103,7 @@ impl Store {
              ORDER BY l.added_at, l.product_id, l.variant_sku, l.departure_date",
         )
         .bind(id.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         let (owner, token_hash, destination, currency, checked_out, version, ..) = rows
             .first()
@@ -176,23 +177,23 @@ impl Store {
 /// Returns whether the cart was still at `version` (so that the caller knows the cart after
 /// the change without reading it again).
 async fn set_line_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Conn,
     cart_id: Uuid,
     version: i64,
     line: &CartLine,
 ) -> StoreResult<bool> {
-    let bumped: Option<(i64,)> = sqlx::query_as(
+    let bumped: Option<(i64,)> = sql::query_as(
         "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND checked_out_at IS NULL \
          RETURNING version",
     )
     .bind(Timestamp::now().to_stored())
     .bind(cart_id.to_string())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx)
     .await?;
     let Some((bumped_to,)) = bumped else {
-        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM carts WHERE id = $1")
+        let exists: Option<(String,)> = sql::query_as("SELECT id FROM carts WHERE id = $1")
             .bind(cart_id.to_string())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx)
             .await?;
         return Err(match exists {
             None => StoreError::NotFound { entity: "cart" },
@@ -204,17 +205,17 @@ async fn set_line_in(
     let sku = line.variant_sku.clone().unwrap_or_default();
     let date = line.departure_date.map(date_text).unwrap_or_default();
     if line.quantity == 0 {
-        sqlx::query(
+        sql::query(
             "DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2 AND variant_sku = $3 AND departure_date = $4",
         )
         .bind(cart_id.to_string())
         .bind(line.product_id.to_string())
         .bind(sku)
         .bind(date)
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
     } else {
-        sqlx::query(
+        sql::query(
             "INSERT INTO cart_lines (cart_id, product_id, variant_sku, departure_date, quantity, added_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (cart_id, product_id, variant_sku, departure_date) DO UPDATE SET quantity = excluded.quantity",
@@ -225,14 +226,17 @@ async fn set_line_in(
         .bind(date)
         .bind(i64::from(line.quantity))
         .bind(Timestamp::now().to_stored())
-        .execute(&mut **tx)
+        .execute(tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Rule {
-                field: "product_id",
-                detail: format!("there is no product {}", line.product_id),
-            },
-            _ => StoreError::Database(e),
+        .map_err(|e| {
+            if e.is_foreign_key_violation() {
+                StoreError::Rule {
+                    field: "product_id",
+                    detail: format!("there is no product {}", line.product_id),
+                }
+            } else {
+                e
+            }
         })?;
     }
     Ok(bumped_to == version + 1)

@@ -5,8 +5,8 @@
 //! with the key waits on the first one's row (PostgreSQL) or its write lock (SQLite), then finds
 //! the answer the first one recorded.
 
+use crate::sql::{self, Conn};
 use crate::{StoreError, StoreResult, Timestamp};
-use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyClaim {
@@ -25,11 +25,8 @@ pub struct Replay {
 }
 
 /// Claims the key; returns the recorded answer when the key was already used for this request.
-pub(crate) async fn claim(
-    tx: &mut Transaction<'static, Any>,
-    claim: &IdempotencyClaim,
-) -> StoreResult<Option<Replay>> {
-    let inserted = sqlx::query(
+pub(crate) async fn claim(tx: &mut Conn, claim: &IdempotencyClaim) -> StoreResult<Option<Replay>> {
+    let inserted = sql::query(
         "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status_code, response_body, created_at) \
          VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING",
     )
@@ -37,17 +34,17 @@ pub(crate) async fn claim(
     .bind(claim.key.clone())
     .bind(claim.request_hash.clone())
     .bind(Timestamp::now().to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(None);
     }
-    let (hash, status, body): (String, i64, String) = sqlx::query_as(
+    let (hash, status, body): (String, i64, String) = sql::query_as(
         "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
     )
     .bind(claim.scope.clone())
     .bind(claim.key.clone())
-    .fetch_one(&mut **tx)
+    .fetch_one(tx)
     .await?;
     if hash != claim.request_hash {
         return Err(StoreError::IdempotencyMismatch);
@@ -60,19 +57,19 @@ pub(crate) async fn claim(
 
 /// Records the answer to a claimed key, in the transaction that did the work.
 pub(crate) async fn record(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     claim: &IdempotencyClaim,
     status: u16,
     body: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE idempotency_keys SET status_code = $1, response_body = $2 WHERE scope = $3 AND idem_key = $4",
     )
     .bind(i64::from(status))
     .bind(body.to_owned())
     .bind(claim.scope.clone())
     .bind(claim.key.clone())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }

@@ -4,12 +4,12 @@
 //! Cancelling or expiring an order gives everything back.
 
 use super::idempotency::{self, IdempotencyClaim, Replay};
+use crate::sql::{self, Conn, FromRow, row_struct};
 use crate::values::{currency, date_text, money, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_domain::{Country, Currency, Money};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Row, Transaction};
 use time::Date;
 use uuid::Uuid;
 
@@ -133,53 +133,53 @@ pub enum Placed {
     Replay(Replay),
 }
 
-#[derive(FromRow)]
-struct OrderRow {
-    id: String,
-    cart_id: Option<String>,
-    quote_id: Option<String>,
-    buyer_user_id: Option<String>,
-    token_hash: String,
-    buyer_name: String,
-    buyer_email: String,
-    ship_to: String,
-    destination: String,
-    currency: String,
-    status: String,
-    regime: String,
-    goods_minor: i64,
-    shipping_minor: i64,
-    tax_minor: i64,
-    total_minor: i64,
-    captured_minor: i64,
-    refunded_minor: i64,
-    person_last4: Option<String>,
-    expires_at: String,
-    version: i64,
-    created_at: String,
-    updated_at: String,
+row_struct! {
+    struct OrderRow {
+        id: String,
+        cart_id: Option<String>,
+        quote_id: Option<String>,
+        buyer_user_id: Option<String>,
+        token_hash: String,
+        buyer_name: String,
+        buyer_email: String,
+        ship_to: String,
+        destination: String,
+        currency: String,
+        status: String,
+        regime: String,
+        goods_minor: i64,
+        shipping_minor: i64,
+        tax_minor: i64,
+        total_minor: i64,
+        captured_minor: i64,
+        refunded_minor: i64,
+        person_last4: Option<String>,
+        expires_at: String,
+        version: i64,
+        created_at: String,
+        updated_at: String,
+    }
 }
 
 const COLUMNS: &str = "id, cart_id, quote_id, buyer_user_id, token_hash, buyer_name, buyer_email, ship_to, \
     destination, currency, status, regime, goods_minor, shipping_minor, tax_minor, total_minor, captured_minor, \
     refunded_minor, person_last4, expires_at, version, created_at, updated_at";
 
-#[derive(FromRow)]
-struct LineRow {
-    line_no: i64,
-    product_id: String,
-    seller_id: String,
-    variant_sku: String,
-    departure_date: String,
-    quantity: i64,
-    title: String,
-    hs: String,
-    unit_price_minor: i64,
-    amount_minor: i64,
-    #[sqlx(rename = "line_tax_minor")]
-    tax_minor: i64,
-    #[sqlx(rename = "line_refunded_minor")]
-    refunded_minor: i64,
+row_struct! {
+    struct LineRow {
+        line_no: i64,
+        product_id: String,
+        seller_id: String,
+        variant_sku: String,
+        departure_date: String,
+        quantity: i64,
+        title: String,
+        hs: String,
+        unit_price_minor: i64,
+        amount_minor: i64,
+        line_tax_minor: i64,
+        line_refunded_minor: i64,
+    }
 }
 
 /// An order with its lines in one statement: the order's columns repeat on each line, and the
@@ -202,13 +202,10 @@ fn order_query() -> &'static str {
 }
 
 /// The order `id`, read in one statement (no transaction needed for a consistent view).
-pub(crate) async fn read_order<'e, E>(executor: E, id: Uuid) -> StoreResult<Order>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let rows = sqlx::query(sqlx::AssertSqlSafe(order_query()))
+pub(crate) async fn read_order(conn: &mut Conn, id: Uuid) -> StoreResult<Order> {
+    let rows = sql::query(order_query())
         .bind(id.to_string())
-        .fetch_all(executor)
+        .fetch_all(conn)
         .await?;
     let first = rows
         .first()
@@ -216,15 +213,15 @@ where
     let order = OrderRow::from_row(first)?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
-        if row.try_get::<Option<i64>, _>("line_no")?.is_some() {
+        if row.try_get::<Option<i64>>("line_no")?.is_some() {
             lines.push(LineRow::from_row(row)?);
         }
     }
     order_of_rows(order, lines)
 }
 
-pub(crate) async fn order_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Order> {
-    read_order(&mut **tx, id).await
+pub(crate) async fn order_in(tx: &mut Conn, id: Uuid) -> StoreResult<Order> {
+    read_order(tx, id).await
 }
 
 fn order_of_rows(r: OrderRow, lines: Vec<LineRow>) -> StoreResult<Order> {
@@ -267,8 +264,8 @@ fn order_of_rows(r: OrderRow, lines: Vec<LineRow>) -> StoreResult<Order> {
                     hs: l.hs,
                     unit_price: m(l.unit_price_minor)?,
                     amount: m(l.amount_minor)?,
-                    tax: m(l.tax_minor)?,
-                    refunded: m(l.refunded_minor)?,
+                    tax: m(l.line_tax_minor)?,
+                    refunded: m(l.line_refunded_minor)?,
                 })
             })
             .collect::<StoreResult<_>>()?,
@@ -282,7 +279,7 @@ fn order_of_rows(r: OrderRow, lines: Vec<LineRow>) -> StoreResult<Order> {
 /// Takes (or, with `give_back`, returns) a line's stock or seats. Taking is a conditional update:
 /// it changes nothing and says so when not enough is left.
 async fn move_stock(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     line_no: usize,
     product_id: Uuid,
     variant_sku: Option<&str>,
@@ -317,11 +314,11 @@ async fn move_stock(
             vec![product_id.to_string()],
         ),
     };
-    let mut query = sqlx::query(sql).bind(q);
+    let mut query = sql::query(sql).bind(q);
     for b in binds {
         query = query.bind(b);
     }
-    let moved = query.execute(&mut **tx).await?.rows_affected();
+    let moved = query.execute(tx).await?.rows_affected();
     if moved != 1 && !give_back {
         let what = if departure_date.is_some() {
             "seats on that departure"
@@ -339,13 +336,10 @@ async fn move_stock(
 }
 
 /// Counts `charge` against the person's year; refuses what would pass the limit.
-async fn count_against_limit(
-    tx: &mut Transaction<'static, Any>,
-    charge: &PersonCharge,
-) -> StoreResult<()> {
+async fn count_against_limit(tx: &mut Conn, charge: &PersonCharge) -> StoreResult<()> {
     // One statement: the person's first order of the year inserts the row, a later one adds to
     // it; either only within the limit (the insert's own check is the `WHERE` of the select).
-    let counted = sqlx::query(
+    let counted = sql::query(
         "INSERT INTO person_limits (person_hash, year, currency, used_minor, limit_minor) \
          SELECT $1, $2, $3, $4, $5 WHERE $4 <= $5 \
          ON CONFLICT (person_hash, year) DO UPDATE SET used_minor = person_limits.used_minor + excluded.used_minor \
@@ -356,7 +350,7 @@ async fn count_against_limit(
     .bind(charge.currency.code())
     .bind(charge.amount_minor)
     .bind(charge.limit_minor)
-    .execute(&mut **tx)
+    .execute(tx)
     .await?
     .rows_affected();
     if counted != 1 {
@@ -373,14 +367,14 @@ async fn count_against_limit(
 }
 
 async fn record_event(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     order_id: Uuid,
     from: Option<OrderStatus>,
     to: OrderStatus,
     note: &str,
     actor: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO order_events (id, order_id, from_status, to_status, note, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(Uuid::now_v7().to_string())
@@ -390,7 +384,7 @@ async fn record_event(
     .bind(note.to_owned())
     .bind(actor.map(str::to_owned))
     .bind(Timestamp::now().to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -398,7 +392,7 @@ async fn record_event(
 /// Places an order inside `tx` (the caller commits): claims the idempotency key, reserves every
 /// line, counts the person's limit, writes the order and records it (as JSON) as the key's answer.
 pub(crate) async fn place_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     claim: Option<&IdempotencyClaim>,
     new: &NewOrder,
 ) -> StoreResult<Placed> {
@@ -408,12 +402,12 @@ pub(crate) async fn place_in(
         return Ok(Placed::Replay(replay));
     }
     if let Some(cart) = new.cart_id {
-        let taken = sqlx::query(
+        let taken = sql::query(
             "UPDATE carts SET checked_out_at = $1, version = version + 1 WHERE id = $2 AND checked_out_at IS NULL",
         )
         .bind(Timestamp::now().to_stored())
         .bind(cart.to_string())
-        .execute(&mut **tx)
+        .execute(tx)
         .await?
         .rows_affected();
         if taken != 1 {
@@ -439,7 +433,7 @@ pub(crate) async fn place_in(
     }
     let id = new.id;
     let now = Timestamp::now().to_stored();
-    sqlx::query(
+    sql::query(
         "INSERT INTO orders (id, cart_id, quote_id, buyer_user_id, token_hash, buyer_name, buyer_email, ship_to, \
          destination, currency, status, regime, goods_minor, shipping_minor, tax_minor, total_minor, person_hash, \
          person_last4, limit_year, limit_minor, expires_at, version, created_at, updated_at) \
@@ -466,10 +460,10 @@ pub(crate) async fn place_in(
     .bind(new.person.as_ref().map(|p| p.amount_minor))
     .bind(new.expires_at.to_stored())
     .bind(now.clone())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     for (i, l) in new.lines.iter().enumerate() {
-        sqlx::query(
+        sql::query(
             "INSERT INTO order_lines (order_id, line_no, product_id, seller_id, variant_sku, departure_date, quantity, \
              title, hs, unit_price_minor, amount_minor, tax_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
@@ -485,7 +479,7 @@ pub(crate) async fn place_in(
         .bind(l.unit_price_minor)
         .bind(l.amount_minor)
         .bind(l.tax_minor)
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
     }
     record_event(
@@ -560,7 +554,7 @@ fn placed_order(new: &NewOrder, now: &str) -> StoreResult<Order> {
 }
 
 /// Gives back what an order holds: its stock and seats, and its count against the person's limit.
-pub(crate) async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -> StoreResult<()> {
+pub(crate) async fn release(tx: &mut Conn, order: &Order) -> StoreResult<()> {
     for (i, l) in order.lines.iter().enumerate() {
         move_stock(
             tx,
@@ -573,13 +567,13 @@ pub(crate) async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -
         )
         .await?;
     }
-    sqlx::query(
+    sql::query(
         "UPDATE person_limits SET used_minor = used_minor - \
            (SELECT COALESCE(o.limit_minor, 0) FROM orders o WHERE o.id = $1) \
          WHERE (person_hash, year) IN (SELECT o.person_hash, o.limit_year FROM orders o WHERE o.id = $1 AND o.person_hash IS NOT NULL)",
     )
     .bind(order.id.to_string())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -587,7 +581,7 @@ pub(crate) async fn release(tx: &mut Transaction<'static, Any>, order: &Order) -
 /// Moves an order from one of `from` to `to` if it is still there (a conditional update, so a
 /// concurrent change makes this one fail with the state it found).
 pub(crate) async fn transition(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     order: &Order,
     to: OrderStatus,
     note: &str,
@@ -605,21 +599,21 @@ pub(crate) async fn transition(
 /// Moves the order `id` from `from` to `to` if it is still `from` (the caller knows the state it
 /// expects without reading the order); otherwise says what the order is.
 pub(crate) async fn transition_from(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     id: Uuid,
     from: OrderStatus,
     to: OrderStatus,
     note: &str,
     actor: Option<&str>,
 ) -> StoreResult<()> {
-    let moved = sqlx::query(
+    let moved = sql::query(
         "UPDATE orders SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND status = $4",
     )
     .bind(to.as_str())
     .bind(Timestamp::now().to_stored())
     .bind(id.to_string())
     .bind(from.as_str())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?
     .rows_affected();
     if moved != 1 {
@@ -637,12 +631,12 @@ pub(crate) async fn transition_from(
 impl Store {
     /// The answer recorded for an idempotency key, if it was used (with this request).
     pub async fn idempotent_replay(&self, claim: &IdempotencyClaim) -> StoreResult<Option<Replay>> {
-        let row: Option<(String, i64, String)> = sqlx::query_as(
+        let row: Option<(String, i64, String)> = sql::query_as(
             "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
         )
         .bind(claim.scope.clone())
         .bind(claim.key.clone())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut self.reader().await?)
         .await?;
         match row {
             None => Ok(None),
@@ -658,12 +652,12 @@ impl Store {
 
     /// A buyer's orders, newest first.
     pub async fn orders_of_buyer(&self, user: Uuid, limit: u32) -> StoreResult<Vec<Order>> {
-        let ids: Vec<(String,)> = sqlx::query_as(
+        let ids: Vec<(String,)> = sql::query_as(
             "SELECT id FROM orders WHERE buyer_user_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(user.to_string())
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
@@ -685,7 +679,7 @@ impl Store {
     }
 
     pub async fn order(&self, id: Uuid) -> StoreResult<Order> {
-        read_order(self.pool(), id).await
+        read_order(&mut self.reader().await?, id).await
     }
 
     /// Cancels an order that has not shipped and gives its stock, seats and limit back. (A
@@ -696,43 +690,45 @@ impl Store {
         note: &str,
         actor: Option<&str>,
     ) -> StoreResult<Order> {
-        let mut tx = self.begin_write().await?;
-        let order = order_in(&mut tx, id).await?;
-        transition(&mut tx, &order, OrderStatus::Cancelled, note, actor).await?;
-        release(&mut tx, &order).await?;
-        let order = order_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(order)
+        let state = (id, note.to_owned(), actor.map(str::to_owned));
+        self.write(state, |tx, (id, note, actor)| {
+            Box::pin(async move {
+                let order = order_in(tx, *id).await?;
+                transition(tx, &order, OrderStatus::Cancelled, note, actor.as_deref()).await?;
+                release(tx, &order).await?;
+                order_in(tx, *id).await
+            })
+        })
+        .await
     }
 
     /// Expires unpaid orders whose time is up, giving back what they held; returns how many.
     pub async fn expire_orders(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        let due: Vec<(String,)> = sqlx::query_as(
+        let due: Vec<(String,)> = sql::query_as(
             "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at < $1 ORDER BY expires_at LIMIT $2",
         )
         .bind(now.to_stored())
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         let mut expired = 0;
         for (id,) in due {
-            let mut tx = self.begin_write().await?;
-            let order = order_in(&mut tx, uuid(T, &id)?).await?;
-            // Paid meanwhile, or expired by another process: nothing to do.
-            if order.status != OrderStatus::PendingPayment {
-                continue;
-            }
-            transition(
-                &mut tx,
-                &order,
-                OrderStatus::Expired,
-                "not paid in time",
-                None,
-            )
-            .await?;
-            release(&mut tx, &order).await?;
-            tx.commit().await?;
-            expired += 1;
+            let done = self
+                .write(uuid(T, &id)?, |tx, id| {
+                    Box::pin(async move {
+                        let order = order_in(tx, *id).await?;
+                        // Paid meanwhile, or expired by another process: nothing to do.
+                        if order.status != OrderStatus::PendingPayment {
+                            return Ok(false);
+                        }
+                        transition(tx, &order, OrderStatus::Expired, "not paid in time", None)
+                            .await?;
+                        release(tx, &order).await?;
+                        Ok(true)
+                    })
+                })
+                .await?;
+            expired += usize::from(done);
         }
         Ok(expired)
     }
@@ -740,48 +736,46 @@ impl Store {
     /// Units held by orders that still hold stock, and units left in stock (products sold by
     /// product-level stock): what a load test reconciles against the stock it started with.
     pub async fn stock_ledger(&self) -> StoreResult<(i64, i64)> {
-        let (held,): (i64,) = sqlx::query_as(
+        let (held,): (i64,) = sql::query_as(
             "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id \
              WHERE o.status NOT IN ('cancelled', 'expired') AND l.variant_sku = '' AND l.departure_date = ''",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&mut self.reader().await?)
         .await?;
         let (left,): (i64,) =
-            sqlx::query_as("SELECT CAST(COALESCE(SUM(stock), 0) AS BIGINT) FROM products")
-                .fetch_one(self.pool())
+            sql::query_as("SELECT CAST(COALESCE(SUM(stock), 0) AS BIGINT) FROM products")
+                .fetch_one(&mut self.reader().await?)
                 .await?;
         Ok((held, left))
     }
 
     /// How many orders are in each state.
     pub async fn orders_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")
-                .fetch_all(self.pool())
-                .await?,
-        )
+        sql::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")
+            .fetch_all(&mut self.reader().await?)
+            .await
     }
 
     /// Orders whose payment was authorised but not captured by their deadline (oldest first).
     pub async fn uncaptured_past(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let rows: Vec<(String,)> = sql::query_as(
             "SELECT id FROM orders WHERE status = 'authorised' AND expires_at < $1 ORDER BY expires_at LIMIT $2",
         )
         .bind(now.to_stored())
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.iter().map(|(id,)| uuid(T, id)).collect()
     }
 
     /// The used amount of a person's year (for quotes: what the yearly limit has left).
     pub async fn person_year_used(&self, hash: &str, year: i32) -> StoreResult<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
+        let row: Option<(i64,)> = sql::query_as(
             "SELECT used_minor FROM person_limits WHERE person_hash = $1 AND year = $2",
         )
         .bind(hash.to_owned())
         .bind(i64::from(year))
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut self.reader().await?)
         .await?;
         Ok(row.map(|(u,)| u))
     }

@@ -13,13 +13,12 @@
 
 use super::idempotency::{self, IdempotencyClaim, Replay};
 use super::orders::{Order, order_in, release, transition, transition_from};
+use crate::sql::{self, Conn, FromRow, Row, row_struct};
 use crate::values::{money, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_domain::{Currency, Money};
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, FromRow, Row, Transaction};
 use uuid::Uuid;
 
 const T: &str = "payments";
@@ -165,38 +164,40 @@ pub struct UnsentRefund {
     pub payment_ref: String,
 }
 
-#[derive(FromRow)]
-struct PaymentRow {
-    id: String,
-    order_id: String,
-    provider: String,
-    provider_ref: String,
-    status: String,
-    amount_minor: i64,
-    currency: String,
-    captured_minor: i64,
-    refunded_minor: i64,
-    failure: Option<String>,
-    created_at: String,
-    updated_at: String,
+row_struct! {
+    struct PaymentRow {
+        id: String,
+        order_id: String,
+        provider: String,
+        provider_ref: String,
+        status: String,
+        amount_minor: i64,
+        currency: String,
+        captured_minor: i64,
+        refunded_minor: i64,
+        failure: Option<String>,
+        created_at: String,
+        updated_at: String,
+    }
 }
 
 const PAYMENT_COLUMNS: &str = "id, order_id, provider, provider_ref, status, amount_minor, currency, \
     captured_minor, refunded_minor, failure, created_at, updated_at";
 
-#[derive(FromRow)]
-struct RefundRow {
-    id: String,
-    order_id: String,
-    payment_id: String,
-    line_no: i64,
-    amount_minor: i64,
-    reason: String,
-    provider_ref: Option<String>,
-    sent_at: Option<String>,
-    created_by: Option<String>,
-    created_at: String,
-    currency: String,
+row_struct! {
+    struct RefundRow {
+        id: String,
+        order_id: String,
+        payment_id: String,
+        line_no: i64,
+        amount_minor: i64,
+        reason: String,
+        provider_ref: Option<String>,
+        sent_at: Option<String>,
+        created_by: Option<String>,
+        created_at: String,
+        currency: String,
+    }
 }
 
 const REFUND_COLUMNS: &str = "r.id, r.order_id, r.payment_id, r.line_no, r.amount_minor, r.reason, \
@@ -237,7 +238,7 @@ fn payments_query(filter: &str) -> String {
 }
 
 /// The payments of `rows` (from [`payments_query`]), in their order.
-fn payments_of_rows(rows: &[AnyRow]) -> StoreResult<Vec<Payment>> {
+fn payments_of_rows(rows: &[Row]) -> StoreResult<Vec<Payment>> {
     let mut payments: Vec<Payment> = Vec::new();
     for row in rows {
         let id: String = row.try_get("id")?;
@@ -246,13 +247,13 @@ fn payments_of_rows(rows: &[AnyRow]) -> StoreResult<Vec<Payment>> {
             payments.push(payment_of_row(PaymentRow::from_row(row)?)?);
         }
         if let (Some(event), Some(payment)) = (
-            row.try_get::<Option<String>, _>("event_id")?,
+            row.try_get::<Option<String>>("event_id")?,
             payments.last_mut(),
         ) {
             payment.webhooks.push(PaymentEvent {
                 id: event,
                 kind: row.try_get("kind")?,
-                received_at: ts(&row.try_get::<String, _>("received_at")?)?,
+                received_at: ts(&row.try_get::<String>("received_at")?)?,
             });
         }
     }
@@ -278,34 +279,28 @@ fn payment_of_row(r: PaymentRow) -> StoreResult<Payment> {
 }
 
 /// The payment `id` with its events, in one statement.
-async fn read_payment<'e, E>(executor: E, id: Uuid) -> StoreResult<Payment>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
+async fn read_payment(conn: &mut Conn, id: Uuid) -> StoreResult<Payment> {
     static SQL: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| payments_query("p.id = $1"));
-    let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+    let rows = sql::query(SQL.as_str())
         .bind(id.to_string())
-        .fetch_all(executor)
+        .fetch_all(conn)
         .await?;
     payments_of_rows(&rows)?
         .pop()
         .ok_or(StoreError::NotFound { entity: "payment" })
 }
 
-async fn payment_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Payment> {
-    read_payment(&mut **tx, id).await
+async fn payment_in(tx: &mut Conn, id: Uuid) -> StoreResult<Payment> {
+    read_payment(tx, id).await
 }
 
 /// The order's captured payment (the one refunds go against).
-async fn captured_payment_of(
-    tx: &mut Transaction<'static, Any>,
-    order: &Order,
-) -> StoreResult<Payment> {
+async fn captured_payment_of(tx: &mut Conn, order: &Order) -> StoreResult<Payment> {
     let id: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'captured'")
+        sql::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'captured'")
             .bind(order.id.to_string())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx)
             .await?;
     let Some((id,)) = id else {
         return Err(StoreError::InvalidState {
@@ -318,20 +313,20 @@ async fn captured_payment_of(
 /// Marks a captured payment (and its order) paid: the conditional updates refuse a second capture.
 /// Returns the payment as captured (its `updated_at` as stored).
 async fn capture_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     payment: &Payment,
     note: &str,
     actor: Option<&str>,
 ) -> StoreResult<Payment> {
     let amount = payment.amount.to_minor().map_err(bad)?;
     let now = Timestamp::now().to_stored();
-    let captured = sqlx::query(
+    let captured = sql::query(
         "UPDATE payments SET status = 'captured', captured_minor = $1, updated_at = $2 WHERE id = $3 AND status = 'authorised'",
     )
     .bind(amount)
     .bind(now.clone())
     .bind(payment.id.to_string())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?
     .rows_affected();
     if captured != 1 {
@@ -343,13 +338,13 @@ async fn capture_in(
             ),
         });
     }
-    sqlx::query(
+    sql::query(
         "UPDATE orders SET captured_minor = captured_minor + $1, updated_at = $2 WHERE id = $3",
     )
     .bind(amount)
     .bind(now.clone())
     .bind(payment.order_id.to_string())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     // An authorised payment's order is authorised (both move in one transaction), unless it
     // was cancelled meanwhile, which the conditional transition refuses.
@@ -370,25 +365,21 @@ async fn capture_in(
     })
 }
 
-async fn sent_refund(
-    tx: &mut Transaction<'static, Any>,
-    id: Uuid,
-    provider_ref: &str,
-) -> StoreResult<()> {
-    sqlx::query(
+async fn sent_refund(tx: &mut Conn, id: Uuid, provider_ref: &str) -> StoreResult<()> {
+    sql::query(
         "UPDATE refunds SET provider_ref = $1, sent_at = $2 WHERE id = $3 AND sent_at IS NULL",
     )
     .bind(provider_ref.to_owned())
     .bind(Timestamp::now().to_stored())
     .bind(id.to_string())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
 
 /// See [`Store::record_authorisation`].
 async fn authorisation_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     claim: Option<&IdempotencyClaim>,
     new: &NewPayment,
     render: fn(&Payment) -> (u16, String),
@@ -401,7 +392,7 @@ async fn authorisation_in(
 
     let id = Uuid::now_v7();
     let now = Timestamp::now().to_stored();
-    let inserted = sqlx::query(
+    let inserted = sql::query(
             "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
@@ -414,16 +405,16 @@ async fn authorisation_in(
         .bind(new.currency.code())
         .bind(new.failure.clone())
         .bind(now.clone())
-        .execute(&mut **tx)
+        .execute(tx)
         .await;
     match inserted {
         Ok(_) => {}
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+        Err(e) if e.is_unique_violation() => {
             return Err(StoreError::InvalidState {
                     detail: "the order already has a live payment (authorised or captured): it cannot be paid twice".into(),
                 });
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     }
     if new.status == PaymentStatus::Authorised {
         // Only an order pending payment takes a payment; the conditional transition checks it.
@@ -483,7 +474,7 @@ impl Store {
         // Through the writer like every write (on SQLite, not from a reader connection).
         self.write(new.clone(), |tx, new| {
             Box::pin(async move {
-                sqlx::query(
+                sql::query(
                     "INSERT INTO payments (id, order_id, provider, provider_ref, status, amount_minor, currency, failure, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, 'voided', $5, $6, $7, $8, $8) ON CONFLICT (provider, provider_ref) DO NOTHING",
                 )
@@ -495,7 +486,7 @@ impl Store {
                 .bind(new.currency.code())
                 .bind(new.failure.clone())
                 .bind(Timestamp::now().to_stored())
-                .execute(&mut **tx)
+                .execute(tx)
                 .await?;
                 Ok(())
             })
@@ -540,20 +531,20 @@ impl Store {
     /// Voids the order's authorised (not captured) payments on the platform's books; returns them
     /// so the caller can void them with their provider.
     pub async fn void_authorisations(&self, order_id: Uuid) -> StoreResult<Vec<Payment>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let ids: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'authorised'")
+            sql::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'authorised'")
                 .bind(order_id.to_string())
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut tx)
                 .await?;
         let mut voided = Vec::new();
         for (id,) in ids {
-            let changed = sqlx::query(
+            let changed = sql::query(
                 "UPDATE payments SET status = 'voided', updated_at = $1 WHERE id = $2 AND status = 'authorised'",
             )
             .bind(Timestamp::now().to_stored())
             .bind(id.clone())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
             if changed == 1 {
@@ -574,7 +565,7 @@ impl Store {
         req: &RefundRequest,
         render: &(dyn Fn(&RefundOutcome) -> (u16, String) + Sync),
     ) -> StoreResult<Recorded<RefundOutcome>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         if let Some(claim) = claim
             && let Some(replay) = idempotency::claim(&mut tx, claim).await?
         {
@@ -626,34 +617,34 @@ impl Store {
                     detail: e.to_string(),
                 });
             }
-            let updated = sqlx::query(
+            let updated = sql::query(
                 "UPDATE order_lines SET refunded_minor = refunded_minor + $1 \
                  WHERE order_id = $2 AND line_no = $3 AND refunded_minor + $1 <= amount_minor",
             )
             .bind(amount)
             .bind(order.id.to_string())
             .bind(i64::from(line_no))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
-            let order_ok = sqlx::query(
+            let order_ok = sql::query(
                 "UPDATE orders SET refunded_minor = refunded_minor + $1, version = version + 1, updated_at = $2 \
                  WHERE id = $3 AND refunded_minor + $1 <= captured_minor",
             )
             .bind(amount)
             .bind(now.clone())
             .bind(order.id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
-            let payment_ok = sqlx::query(
+            let payment_ok = sql::query(
                 "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
                  WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
             )
             .bind(amount)
             .bind(now.clone())
             .bind(payment.id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
             if updated != 1 || order_ok != 1 || payment_ok != 1 {
@@ -665,7 +656,7 @@ impl Store {
                 });
             }
             let id = Uuid::now_v7();
-            sqlx::query(
+            sql::query(
                 "INSERT INTO refunds (id, order_id, payment_id, line_no, amount_minor, reason, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
@@ -677,7 +668,7 @@ impl Store {
             .bind(req.reason.clone())
             .bind(req.actor.clone())
             .bind(now.clone())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
             ids.push(id);
         }
@@ -712,7 +703,7 @@ impl Store {
 
     /// Notes that the provider took a refund, under its reference.
     pub async fn mark_refund_sent(&self, id: Uuid, provider_ref: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         sent_refund(&mut tx, id, provider_ref).await?;
         tx.commit().await?;
         Ok(())
@@ -729,31 +720,24 @@ impl Store {
              JOIN payments p ON p.id = r.payment_id WHERE r.sent_at IS NULL AND r.created_at < $1 \
              ORDER BY r.created_at LIMIT $2"
         );
-        #[derive(FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            refund: RefundRow,
-            provider: String,
-            payment_ref: String,
-        }
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows = sql::query(&sql)
             .bind(before.to_stored())
             .bind(i64::from(limit))
-            .fetch_all(self.pool())
+            .fetch_all(&mut self.reader().await?)
             .await?;
-        rows.into_iter()
+        rows.iter()
             .map(|r| {
                 Ok(UnsentRefund {
-                    refund: refund_of(r.refund)?,
-                    provider: r.provider,
-                    payment_ref: r.payment_ref,
+                    refund: refund_of(RefundRow::from_row(r)?)?,
+                    provider: r.try_get("provider")?,
+                    payment_ref: r.try_get("payment_ref")?,
                 })
             })
             .collect()
     }
 
     pub async fn payment(&self, id: Uuid) -> StoreResult<Payment> {
-        read_payment(self.pool(), id).await
+        read_payment(&mut self.reader().await?, id).await
     }
 
     /// An order's payments (every attempt, oldest first) and refunds.
@@ -761,19 +745,19 @@ impl Store {
         &self,
         order_id: Uuid,
     ) -> StoreResult<(Vec<Payment>, Vec<Refund>)> {
-        let mut tx = self.pool().begin().await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(payments_query("p.order_id = $1")))
+        let mut tx = self.snapshot().await?;
+        let rows = sql::query(&payments_query("p.order_id = $1"))
             .bind(order_id.to_string())
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         let payments = payments_of_rows(&rows)?;
         let sql = format!(
             "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id \
              WHERE r.order_id = $1 ORDER BY r.created_at, r.id"
         );
-        let rows: Vec<RefundRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<RefundRow> = sql::query_as(&sql)
             .bind(order_id.to_string())
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         let refunds = rows
             .into_iter()
@@ -811,16 +795,16 @@ impl Store {
                     kind.as_str(),
                 );
         let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE provider = $1 AND provider_ref = $2");
-        let row: Option<PaymentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<PaymentRow> = sql::query_as(&sql)
                 .bind(provider.to_owned())
                 .bind(provider_ref.to_owned())
-                .fetch_optional(&mut **tx)
+                .fetch_optional(tx)
                 .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound { entity: "payment" });
         };
         let id = row.id.clone();
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO payment_events (provider, event_id, payment_id, kind, received_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (provider, event_id) DO NOTHING",
         )
@@ -829,7 +813,7 @@ impl Store {
         .bind(id.clone())
         .bind(kind.to_owned())
         .bind(Timestamp::now().to_stored())
-        .execute(&mut **tx)
+        .execute(tx)
         .await?
         .rows_affected();
         if inserted != 1 {
@@ -877,34 +861,34 @@ impl Store {
     /// sum over orders of captured − refunded, sum over payments of captured − refunded).
     pub async fn money_reconciliation(&self) -> StoreResult<(i64, i64, i64)> {
         let (captures,): (i64,) =
-            sqlx::query_as("SELECT CAST(COALESCE(SUM(captured_minor), 0) AS BIGINT) FROM payments")
-                .fetch_one(self.pool())
+            sql::query_as("SELECT CAST(COALESCE(SUM(captured_minor), 0) AS BIGINT) FROM payments")
+                .fetch_one(&mut self.reader().await?)
                 .await?;
         let (refunds,): (i64,) =
-            sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM refunds")
-                .fetch_one(self.pool())
+            sql::query_as("SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM refunds")
+                .fetch_one(&mut self.reader().await?)
                 .await?;
-        let (orders,): (i64,) = sqlx::query_as(
+        let (orders,): (i64,) = sql::query_as(
             "SELECT CAST(COALESCE(SUM(captured_minor - refunded_minor), 0) AS BIGINT) FROM orders",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&mut self.reader().await?)
         .await?;
-        let (payments,): (i64,) = sqlx::query_as(
+        let (payments,): (i64,) = sql::query_as(
             "SELECT CAST(COALESCE(SUM(captured_minor - refunded_minor), 0) AS BIGINT) FROM payments",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&mut self.reader().await?)
         .await?;
         Ok((captures - refunds, orders, payments))
     }
 }
 
-async fn refund_in(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<Refund> {
+async fn refund_in(tx: &mut Conn, id: Uuid) -> StoreResult<Refund> {
     let sql = format!(
         "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1"
     );
-    let row: RefundRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: RefundRow = sql::query_as(&sql)
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?
         .ok_or(StoreError::NotFound { entity: "refund" })?;
     refund_of(row)
@@ -970,18 +954,19 @@ pub enum SandboxRefusal {
 const SANDBOX_COLUMNS: &str = "id, request_ref, merchant_ref, method, amount_minor, currency, status, \
     decline_reason, captured_minor, refunded_minor";
 
-#[derive(FromRow)]
-struct SandboxRow {
-    id: String,
-    request_ref: String,
-    merchant_ref: String,
-    method: String,
-    amount_minor: i64,
-    currency: String,
-    status: String,
-    decline_reason: Option<String>,
-    captured_minor: i64,
-    refunded_minor: i64,
+row_struct! {
+    struct SandboxRow {
+        id: String,
+        request_ref: String,
+        merchant_ref: String,
+        method: String,
+        amount_minor: i64,
+        currency: String,
+        status: String,
+        decline_reason: Option<String>,
+        captured_minor: i64,
+        refunded_minor: i64,
+    }
 }
 
 impl From<SandboxRow> for SandboxPayment {
@@ -1002,27 +987,27 @@ impl From<SandboxRow> for SandboxPayment {
 }
 
 async fn sandbox_payment_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     column: &str,
     value: &str,
 ) -> StoreResult<Option<SandboxPayment>> {
     let sql = format!("SELECT {SANDBOX_COLUMNS} FROM sandbox_payments WHERE {column} = $1");
-    let row: Option<SandboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<SandboxRow> = sql::query_as(&sql)
         .bind(value.to_owned())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
     Ok(row.map(Into::into))
 }
 
 async fn queue_webhook(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     payment: &SandboxPayment,
     event: &str,
     due_at: Timestamp,
     body: WebhookBody,
 ) -> StoreResult<()> {
     let id = format!("sbx_evt_{}", Uuid::now_v7().simple());
-    sqlx::query(
+    sql::query(
         "INSERT INTO sandbox_webhooks (id, payment_id, event, body, due_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)",
     )
     .bind(id.clone())
@@ -1030,7 +1015,7 @@ async fn queue_webhook(
     .bind(event.to_owned())
     .bind(body(payment, event, &id))
     .bind(due_at.to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -1053,7 +1038,7 @@ impl Store {
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (request_ref) DO NOTHING \
              RETURNING {SANDBOX_COLUMNS}"
         );
-        let inserted: Option<SandboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let inserted: Option<SandboxRow> = sql::query_as(&sql)
         .bind(new.id.clone())
         .bind(new.request_ref.clone())
         .bind(new.merchant_ref.clone())
@@ -1063,7 +1048,7 @@ impl Store {
         .bind(new.currency.clone())
         .bind(new.status.clone())
         .bind(now)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
         let Some(payment) = inserted.map(SandboxPayment::from) else {
             return sandbox_payment_in(tx, "request_ref", &new.request_ref)
@@ -1101,13 +1086,13 @@ impl Store {
             "UPDATE sandbox_payments SET status = $1, captured_minor = COALESCE($2, captured_minor), updated_at = $3 \
              WHERE id = $4 AND status = $5 AND COALESCE($2, 0) <= amount_minor RETURNING {SANDBOX_COLUMNS}"
         );
-        let moved: Option<SandboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let moved: Option<SandboxRow> = sql::query_as(&sql)
         .bind(to.to_owned())
         .bind(captured_minor)
         .bind(Timestamp::now().to_stored())
         .bind(id.to_owned())
         .bind(from.to_owned())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
         let (payment, moved) = match moved {
             Some(row) => (SandboxPayment::from(row), true),
@@ -1140,13 +1125,13 @@ impl Store {
         webhook_due: Timestamp,
         body: WebhookBody,
     ) -> StoreResult<Result<String, SandboxRefusal>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let refund_id = format!("sbx_ref_{}", Uuid::now_v7().simple());
         let now = Timestamp::now().to_stored();
         let Some(payment) = sandbox_payment_in(&mut tx, "id", id).await? else {
             return Ok(Err(SandboxRefusal::NotFound));
         };
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO sandbox_refunds (id, payment_id, request_ref, amount_minor, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (request_ref) DO NOTHING",
         )
@@ -1155,25 +1140,25 @@ impl Store {
         .bind(request_ref.to_owned())
         .bind(amount_minor)
         .bind(now.clone())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if inserted != 1 {
             let (existing,): (String,) =
-                sqlx::query_as("SELECT id FROM sandbox_refunds WHERE request_ref = $1")
+                sql::query_as("SELECT id FROM sandbox_refunds WHERE request_ref = $1")
                     .bind(request_ref.to_owned())
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut tx)
                     .await?;
             return Ok(Ok(existing));
         }
-        let refunded = sqlx::query(
+        let refunded = sql::query(
             "UPDATE sandbox_payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
              WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
         )
         .bind(amount_minor)
         .bind(now)
         .bind(id.to_owned())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if refunded != 1 {
@@ -1197,13 +1182,13 @@ impl Store {
         now: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<SandboxWebhook>> {
-        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, i64, String)> = sql::query_as(
             "SELECT id, event, body, attempts, due_at FROM sandbox_webhooks \
              WHERE delivered_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2",
         )
         .bind(now.to_stored())
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.into_iter()
             .map(|(id, event, body, attempts, due_at)| {
@@ -1255,14 +1240,14 @@ impl Store {
         // wait on the database lock instead of joining the group commit.
         self.write((sql, claims), |tx, (sql, claims)| {
             Box::pin(async move {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                let mut query = sql::query_as(sql);
                 for (id, due_at, next_due) in claims {
                     query = query
                         .bind(id.clone())
                         .bind(due_at.clone())
                         .bind(next_due.clone());
                 }
-                let taken: Vec<(String,)> = query.fetch_all(&mut **tx).await?;
+                let taken: Vec<(String,)> = query.fetch_all(tx).await?;
                 Ok(taken.into_iter().map(|(id,)| id).collect())
             })
         })
@@ -1281,12 +1266,11 @@ impl Store {
         );
         self.write((sql, ids), |tx, (sql, ids)| {
             Box::pin(async move {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(Timestamp::now().to_stored());
+                let mut query = sql::query(sql).bind(Timestamp::now().to_stored());
                 for id in ids {
                     query = query.bind(id.clone());
                 }
-                query.execute(&mut **tx).await?;
+                query.execute(tx).await?;
                 Ok(())
             })
         })

@@ -13,12 +13,12 @@
 //! see each other: one paid → shipped, one shipped → delivered, never two.
 
 use super::orders::{Order, order_in, transition};
+use crate::sql::{self, Conn, row_struct};
 use crate::values::uuid;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::checkout::OrderStatus;
 use pavilion_domain::checkout::shipment::{self, ShipmentStatus, TrackingStatus};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
 
 const T: &str = "shipments";
@@ -78,26 +78,28 @@ pub struct Shipped {
 /// How far ahead of the server's clock a carrier's event may be dated.
 const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
-#[derive(FromRow)]
-struct ShipmentRow {
-    id: String,
-    order_id: String,
-    seller_id: String,
-    carrier: String,
-    waybill: String,
-    status: String,
-    created_at: String,
-    delivered_at: Option<String>,
+row_struct! {
+    struct ShipmentRow {
+        id: String,
+        order_id: String,
+        seller_id: String,
+        carrier: String,
+        waybill: String,
+        status: String,
+        created_at: String,
+        delivered_at: Option<String>,
+    }
 }
 
-#[derive(FromRow)]
-struct EventRow {
-    id: String,
-    shipment_id: String,
-    at: String,
-    status: String,
-    location: String,
-    note: String,
+row_struct! {
+    struct EventRow {
+        id: String,
+        shipment_id: String,
+        at: String,
+        status: String,
+        location: String,
+        note: String,
+    }
 }
 
 const COLUMNS: &str = "id, order_id, seller_id, carrier, waybill, status, created_at, delivered_at";
@@ -135,15 +137,11 @@ impl EventRow {
 }
 
 /// Reads an order with its row locked until the transaction ends.
-async fn locked_order(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    id: Uuid,
-) -> StoreResult<Order> {
+async fn locked_order(tx: &mut Conn, backend: Backend, id: Uuid) -> StoreResult<Order> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
+        sql::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
             .bind(id.to_string())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx)
             .await?;
     }
     order_in(tx, id).await
@@ -151,22 +149,22 @@ async fn locked_order(
 
 /// The order's shipments (all, or one seller's) with their events.
 async fn shipments_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn,
     order_id: Uuid,
     only: Option<Uuid>,
 ) -> StoreResult<Vec<Shipment>> {
-    let rows: Vec<ShipmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<ShipmentRow> = sql::query_as(&format!(
         "SELECT {COLUMNS} FROM shipments WHERE order_id = $1 ORDER BY created_at, id"
-    )))
+    ))
     .bind(order_id.to_string())
-    .fetch_all(&mut **tx)
+    .fetch_all(tx)
     .await?;
-    let events: Vec<EventRow> = sqlx::query_as(
+    let events: Vec<EventRow> = sql::query_as(
         "SELECT e.id, e.shipment_id, e.at, e.status, e.location, e.note FROM tracking_events e \
          JOIN shipments s ON s.id = e.shipment_id WHERE s.order_id = $1 ORDER BY e.at, e.id",
     )
     .bind(order_id.to_string())
-    .fetch_all(&mut **tx)
+    .fetch_all(tx)
     .await?;
     let mut events = events
         .into_iter()
@@ -186,11 +184,7 @@ async fn shipments_in(
     Ok(out)
 }
 
-async fn shipment_in(
-    tx: &mut Transaction<'static, Any>,
-    order_id: Uuid,
-    id: Uuid,
-) -> StoreResult<Shipment> {
+async fn shipment_in(tx: &mut Conn, order_id: Uuid, id: Uuid) -> StoreResult<Shipment> {
     shipments_in(tx, order_id, None)
         .await?
         .into_iter()
@@ -237,7 +231,7 @@ impl Store {
             field: "waybill",
             detail: e.to_string(),
         })?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let order = locked_order(&mut tx, self.backend(), new.order_id).await?;
         if !order.sellers().any(|s| s == new.seller_id) {
             return Err(StoreError::Rule {
@@ -246,10 +240,10 @@ impl Store {
             });
         }
         let shipped: Option<(String,)> =
-            sqlx::query_as("SELECT waybill FROM shipments WHERE order_id = $1 AND seller_id = $2")
+            sql::query_as("SELECT waybill FROM shipments WHERE order_id = $1 AND seller_id = $2")
                 .bind(order.id.to_string())
                 .bind(new.seller_id.to_string())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await?;
         if let Some((earlier,)) = shipped {
             return Err(StoreError::InvalidState {
@@ -273,7 +267,7 @@ impl Store {
             }
         }
         let id = Uuid::now_v7();
-        sqlx::query(
+        sql::query(
             "INSERT INTO shipments (id, order_id, seller_id, carrier, waybill, status, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'in_transit', $6, $7)",
         )
@@ -284,9 +278,9 @@ impl Store {
         .bind(waybill)
         .bind(actor.map(str::to_owned))
         .bind(Timestamp::now().to_stored())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
-        .map_err(StoreError::on_unique("waybill"))?;
+        .map_err(StoreError::unique_as("waybill"))?;
         let shipment = shipment_in(&mut tx, order.id, id).await?;
         let order_status = order_in(&mut tx, order.id).await?.status;
         tx.commit().await?;
@@ -318,7 +312,7 @@ impl Store {
                 detail: "an event cannot be in the future".into(),
             });
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let order = locked_order(&mut tx, self.backend(), order_id).await?;
         let shipment = shipment_in(&mut tx, order_id, shipment_id).await?;
         if shipment.status == ShipmentStatus::Delivered {
@@ -329,7 +323,7 @@ impl Store {
                 ),
             });
         }
-        sqlx::query(
+        sql::query(
             "INSERT INTO tracking_events (id, shipment_id, at, status, location, note) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(Uuid::now_v7().to_string())
@@ -338,23 +332,23 @@ impl Store {
         .bind(event.status.as_str())
         .bind(location)
         .bind(note)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         if event.status == TrackingStatus::Delivered {
-            sqlx::query(
+            sql::query(
                 "UPDATE shipments SET status = 'delivered', delivered_at = $1 WHERE id = $2 AND status = 'in_transit'",
             )
             .bind(at.to_stored())
             .bind(shipment_id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
             // Sellers of the order whose goods are not (all) delivered yet.
-            let (waiting,): (i64,) = sqlx::query_as(
+            let (waiting,): (i64,) = sql::query_as(
                 "SELECT COUNT(DISTINCT l.seller_id) FROM order_lines l WHERE l.order_id = $1 AND NOT EXISTS \
                  (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id AND s.seller_id = l.seller_id AND s.status = 'delivered')",
             )
             .bind(order_id.to_string())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
             // A refunded order stays refunded; only a shipped one becomes delivered.
             if waiting == 0 && order.status == OrderStatus::Shipped {
@@ -384,7 +378,7 @@ impl Store {
         order_id: Uuid,
         seller: Option<Uuid>,
     ) -> StoreResult<Vec<Shipment>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.snapshot().await?;
         let shipments = shipments_in(&mut tx, order_id, seller).await?;
         tx.commit().await?;
         Ok(shipments)
@@ -392,7 +386,7 @@ impl Store {
 
     /// One shipment of an order.
     pub async fn shipment(&self, order_id: Uuid, id: Uuid) -> StoreResult<Shipment> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.snapshot().await?;
         let shipment = shipment_in(&mut tx, order_id, id).await?;
         tx.commit().await?;
         Ok(shipment)
