@@ -547,7 +547,7 @@ pub async fn refund(
         cancel: false,
     };
     let render = |o: &RefundOutcome| (201, refund_answer(o));
-    match state.store.refund(Some(&claim), &request, &render).await? {
+    match state.store.refund(Some(&claim), &request, render).await? {
         Recorded::New(outcome) => {
             let provider = payments::provider(&state, &outcome.payment.provider).await?;
             send_refunds(&state, provider.as_ref(), &outcome).await;
@@ -596,7 +596,7 @@ pub async fn refund_and_cancel(
         cancel: true,
     };
     let render = |o: &RefundOutcome| (200, refund_answer(o));
-    let outcome = match state.store.refund(None, &request, &render).await? {
+    let outcome = match state.store.refund(None, &request, render).await? {
         Recorded::New(outcome) => outcome,
         Recorded::Replay(_) => return Err(ApiError::internal(&"a replay without a key")),
     };

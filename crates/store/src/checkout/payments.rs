@@ -452,6 +452,146 @@ async fn authorisation_in(
     Ok(Recorded::New(payment))
 }
 
+/// Refunds inside a write job (see [`Store::refund`]).
+async fn refund_lines_in(
+    tx: &mut Conn,
+    claim: Option<&IdempotencyClaim>,
+    req: &RefundRequest,
+    render: fn(&RefundOutcome) -> (u16, String),
+) -> StoreResult<Recorded<RefundOutcome>> {
+    if let Some(claim) = claim
+        && let Some(replay) = idempotency::claim(tx, claim).await?
+    {
+        return Ok(Recorded::Replay(replay));
+    }
+    let order = order_in(tx, req.order_id).await?;
+    if !matches!(
+        order.status,
+        OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered
+    ) {
+        return Err(StoreError::InvalidState {
+            detail: format!(
+                "the order is {}; only a paid order can be refunded",
+                order.status
+            ),
+        });
+    }
+    if req.cancel && order.status.is_shipped() {
+        return Err(StoreError::InvalidState {
+            detail: format!(
+                "the order is {}; it cannot be cancelled after shipment: ask the seller for a refund",
+                order.status
+            ),
+        });
+    }
+    let payment = captured_payment_of(tx, &order).await?;
+    let now = Timestamp::now().to_stored();
+    let mut ids = Vec::with_capacity(req.lines.len());
+    for (i, &(line_no, amount)) in req.lines.iter().enumerate() {
+        let field = format!("lines[{i}].amount");
+        let line = order
+            .lines
+            .iter()
+            .find(|l| l.line_no == line_no)
+            .ok_or_else(|| StoreError::Exhausted {
+                field: format!("lines[{i}].line_no"),
+                detail: format!("the order has no line {line_no}"),
+            })?;
+        let check = pavilion_domain::checkout::check_refund(
+            &pavilion_domain::checkout::RefundableLine {
+                paid: line.amount,
+                refunded: line.refunded,
+            },
+            Money::from_minor(amount, order.currency),
+        );
+        if let Err(e) = check {
+            return Err(StoreError::Exhausted {
+                field,
+                detail: e.to_string(),
+            });
+        }
+        let updated = sql::query(
+            "UPDATE order_lines SET refunded_minor = refunded_minor + $1 \
+             WHERE order_id = $2 AND line_no = $3 AND refunded_minor + $1 <= amount_minor",
+        )
+        .bind(amount)
+        .bind(order.id.to_string())
+        .bind(i64::from(line_no))
+        .execute(tx)
+        .await?
+        .rows_affected();
+        let order_ok = sql::query(
+            "UPDATE orders SET refunded_minor = refunded_minor + $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND refunded_minor + $1 <= captured_minor",
+        )
+        .bind(amount)
+        .bind(now.clone())
+        .bind(order.id.to_string())
+        .execute(tx)
+        .await?
+        .rows_affected();
+        let payment_ok = sql::query(
+            "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
+             WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
+        )
+        .bind(amount)
+        .bind(now.clone())
+        .bind(payment.id.to_string())
+        .execute(tx)
+        .await?
+        .rows_affected();
+        if updated != 1 || order_ok != 1 || payment_ok != 1 {
+            return Err(StoreError::Exhausted {
+                field,
+                detail: "more than is left to refund on this line (someone refunded it meanwhile)"
+                    .into(),
+            });
+        }
+        let id = Uuid::now_v7();
+        sql::query(
+            "INSERT INTO refunds (id, order_id, payment_id, line_no, amount_minor, reason, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.to_string())
+        .bind(order.id.to_string())
+        .bind(payment.id.to_string())
+        .bind(i64::from(line_no))
+        .bind(amount)
+        .bind(req.reason.clone())
+        .bind(req.actor.clone())
+        .bind(now.clone())
+        .execute(tx)
+        .await?;
+        ids.push(id);
+    }
+    let after = order_in(tx, order.id).await?;
+    if after.refunded == after.captured && after.captured.is_positive() {
+        let to = if req.cancel {
+            OrderStatus::Cancelled
+        } else {
+            OrderStatus::Refunded
+        };
+        transition(tx, &after, to, &req.reason, req.actor.as_deref()).await?;
+        if !after.status.is_shipped() {
+            release(tx, &after).await?;
+        }
+    }
+    let mut refunds = Vec::with_capacity(ids.len());
+    for id in ids {
+        refunds.push(refund_in(tx, id).await?);
+    }
+    let outcome = RefundOutcome {
+        refunds,
+        payment: payment_in(tx, payment.id).await?,
+        order: order_in(tx, order.id).await?,
+    };
+    if let Some(claim) = claim {
+        let (status, body) = render(&outcome);
+        idempotency::record(tx, claim, status, &body).await?;
+    }
+    Ok(Recorded::New(outcome))
+}
+
 impl Store {
     /// Records what the provider answered to an authorisation. An authorised payment moves the
     /// order from pending payment to authorised; a second live payment for the order is refused
@@ -531,28 +671,32 @@ impl Store {
     /// Voids the order's authorised (not captured) payments on the platform's books; returns them
     /// so the caller can void them with their provider.
     pub async fn void_authorisations(&self, order_id: Uuid) -> StoreResult<Vec<Payment>> {
-        let mut tx = self.begin().await?;
-        let ids: Vec<(String,)> =
-            sql::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'authorised'")
+        self.write(order_id, |tx, order_id| {
+            Box::pin(async move {
+                let ids: Vec<(String,)> = sql::query_as(
+                    "SELECT id FROM payments WHERE order_id = $1 AND status = 'authorised'",
+                )
                 .bind(order_id.to_string())
-                .fetch_all(&mut tx)
+                .fetch_all(tx)
                 .await?;
-        let mut voided = Vec::new();
-        for (id,) in ids {
-            let changed = sql::query(
-                "UPDATE payments SET status = 'voided', updated_at = $1 WHERE id = $2 AND status = 'authorised'",
-            )
-            .bind(Timestamp::now().to_stored())
-            .bind(id.clone())
-            .execute(&mut tx)
-            .await?
-            .rows_affected();
-            if changed == 1 {
-                voided.push(payment_in(&mut tx, uuid(T, &id)?).await?);
-            }
-        }
-        tx.commit().await?;
-        Ok(voided)
+                let mut voided = Vec::new();
+                for (id,) in ids {
+                    let changed = sql::query(
+                        "UPDATE payments SET status = 'voided', updated_at = $1 WHERE id = $2 AND status = 'authorised'",
+                    )
+                    .bind(Timestamp::now().to_stored())
+                    .bind(&id)
+                    .execute(tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 1 {
+                        voided.push(payment_in(tx, uuid(T, &id)?).await?);
+                    }
+                }
+                Ok(voided)
+            })
+        })
+        .await
     }
 
     /// Refunds lines of a paid order in one transaction: each line, the order and the payment by
@@ -563,150 +707,20 @@ impl Store {
         &self,
         claim: Option<&IdempotencyClaim>,
         req: &RefundRequest,
-        render: &(dyn Fn(&RefundOutcome) -> (u16, String) + Sync),
+        render: fn(&RefundOutcome) -> (u16, String),
     ) -> StoreResult<Recorded<RefundOutcome>> {
-        let mut tx = self.begin().await?;
-        if let Some(claim) = claim
-            && let Some(replay) = idempotency::claim(&mut tx, claim).await?
-        {
-            return Ok(Recorded::Replay(replay));
-        }
-        let order = order_in(&mut tx, req.order_id).await?;
-        if !matches!(
-            order.status,
-            OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered
-        ) {
-            return Err(StoreError::InvalidState {
-                detail: format!(
-                    "the order is {}; only a paid order can be refunded",
-                    order.status
-                ),
-            });
-        }
-        if req.cancel && order.status.is_shipped() {
-            return Err(StoreError::InvalidState {
-                detail: format!(
-                    "the order is {}; it cannot be cancelled after shipment: ask the seller for a refund",
-                    order.status
-                ),
-            });
-        }
-        let payment = captured_payment_of(&mut tx, &order).await?;
-        let now = Timestamp::now().to_stored();
-        let mut ids = Vec::with_capacity(req.lines.len());
-        for (i, &(line_no, amount)) in req.lines.iter().enumerate() {
-            let field = format!("lines[{i}].amount");
-            let line = order
-                .lines
-                .iter()
-                .find(|l| l.line_no == line_no)
-                .ok_or_else(|| StoreError::Exhausted {
-                    field: format!("lines[{i}].line_no"),
-                    detail: format!("the order has no line {line_no}"),
-                })?;
-            let check = pavilion_domain::checkout::check_refund(
-                &pavilion_domain::checkout::RefundableLine {
-                    paid: line.amount,
-                    refunded: line.refunded,
-                },
-                Money::from_minor(amount, order.currency),
-            );
-            if let Err(e) = check {
-                return Err(StoreError::Exhausted {
-                    field,
-                    detail: e.to_string(),
-                });
-            }
-            let updated = sql::query(
-                "UPDATE order_lines SET refunded_minor = refunded_minor + $1 \
-                 WHERE order_id = $2 AND line_no = $3 AND refunded_minor + $1 <= amount_minor",
-            )
-            .bind(amount)
-            .bind(order.id.to_string())
-            .bind(i64::from(line_no))
-            .execute(&mut tx)
-            .await?
-            .rows_affected();
-            let order_ok = sql::query(
-                "UPDATE orders SET refunded_minor = refunded_minor + $1, version = version + 1, updated_at = $2 \
-                 WHERE id = $3 AND refunded_minor + $1 <= captured_minor",
-            )
-            .bind(amount)
-            .bind(now.clone())
-            .bind(order.id.to_string())
-            .execute(&mut tx)
-            .await?
-            .rows_affected();
-            let payment_ok = sql::query(
-                "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
-                 WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
-            )
-            .bind(amount)
-            .bind(now.clone())
-            .bind(payment.id.to_string())
-            .execute(&mut tx)
-            .await?
-            .rows_affected();
-            if updated != 1 || order_ok != 1 || payment_ok != 1 {
-                return Err(StoreError::Exhausted {
-                    field,
-                    detail:
-                        "more than is left to refund on this line (someone refunded it meanwhile)"
-                            .into(),
-                });
-            }
-            let id = Uuid::now_v7();
-            sql::query(
-                "INSERT INTO refunds (id, order_id, payment_id, line_no, amount_minor, reason, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id.to_string())
-            .bind(order.id.to_string())
-            .bind(payment.id.to_string())
-            .bind(i64::from(line_no))
-            .bind(amount)
-            .bind(req.reason.clone())
-            .bind(req.actor.clone())
-            .bind(now.clone())
-            .execute(&mut tx)
-            .await?;
-            ids.push(id);
-        }
-        let after = order_in(&mut tx, order.id).await?;
-        if after.refunded == after.captured && after.captured.is_positive() {
-            let to = if req.cancel {
-                OrderStatus::Cancelled
-            } else {
-                OrderStatus::Refunded
-            };
-            transition(&mut tx, &after, to, &req.reason, req.actor.as_deref()).await?;
-            if !after.status.is_shipped() {
-                release(&mut tx, &after).await?;
-            }
-        }
-        let mut refunds = Vec::with_capacity(ids.len());
-        for id in ids {
-            refunds.push(refund_in(&mut tx, id).await?);
-        }
-        let outcome = RefundOutcome {
-            refunds,
-            payment: payment_in(&mut tx, payment.id).await?,
-            order: order_in(&mut tx, order.id).await?,
-        };
-        if let Some(claim) = claim {
-            let (status, body) = render(&outcome);
-            idempotency::record(&mut tx, claim, status, &body).await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::New(outcome))
+        self.write((claim.cloned(), req.clone()), move |tx, (claim, req)| {
+            Box::pin(refund_lines_in(tx, claim.as_ref(), req, render))
+        })
+        .await
     }
 
     /// Notes that the provider took a refund, under its reference.
     pub async fn mark_refund_sent(&self, id: Uuid, provider_ref: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sent_refund(&mut tx, id, provider_ref).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write((id, provider_ref.to_owned()), |tx, (id, provider_ref)| {
+            Box::pin(sent_refund(tx, *id, provider_ref))
+        })
+        .await
     }
 
     /// Refunds recorded before `before` that no provider has taken yet (oldest first).

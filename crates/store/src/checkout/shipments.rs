@@ -214,6 +214,138 @@ fn text(
     Ok(t.to_owned())
 }
 
+/// Ships inside a write job (see [`Store::create_shipment`]).
+async fn ship_in(
+    tx: &mut Conn,
+    backend: Backend,
+    new: &NewShipment,
+    carrier: &str,
+    waybill: &str,
+    actor: Option<&str>,
+) -> StoreResult<Shipped> {
+    let order = locked_order(tx, backend, new.order_id).await?;
+    if !order.sellers().any(|s| s == new.seller_id) {
+        return Err(StoreError::Rule {
+            field: "seller_id",
+            detail: "the order has no goods of this seller".into(),
+        });
+    }
+    let shipped: Option<(String,)> =
+        sql::query_as("SELECT waybill FROM shipments WHERE order_id = $1 AND seller_id = $2")
+            .bind(order.id.to_string())
+            .bind(new.seller_id.to_string())
+            .fetch_optional(tx)
+            .await?;
+    if let Some((earlier,)) = shipped {
+        return Err(StoreError::InvalidState {
+            detail: format!(
+                "the order is {}; this seller's goods in it already shipped (waybill {earlier})",
+                order.status
+            ),
+        });
+    }
+    match order.status {
+        OrderStatus::Paid => {
+            let note = format!("shipped with {carrier}, waybill {waybill}");
+            transition(tx, &order, OrderStatus::Shipped, &note, actor).await?;
+        }
+        // Another seller's goods of the order have left already.
+        OrderStatus::Shipped => {}
+        other => {
+            return Err(StoreError::InvalidState {
+                detail: format!("the order is {other}; it cannot become shipped"),
+            });
+        }
+    }
+    let id = Uuid::now_v7();
+    sql::query(
+        "INSERT INTO shipments (id, order_id, seller_id, carrier, waybill, status, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'in_transit', $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(order.id.to_string())
+    .bind(new.seller_id.to_string())
+    .bind(carrier)
+    .bind(waybill)
+    .bind(actor.map(str::to_owned))
+    .bind(Timestamp::now().to_stored())
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("waybill"))?;
+    let shipment = shipment_in(tx, order.id, id).await?;
+    let order_status = order_in(tx, order.id).await?.status;
+    Ok(Shipped {
+        shipment,
+        order_status,
+    })
+}
+
+/// Records a tracking event inside a write job (see [`Store::add_tracking_event`]).
+async fn track_in(
+    tx: &mut Conn,
+    backend: Backend,
+    order_id: Uuid,
+    shipment_id: Uuid,
+    (status, at, location, note): &(TrackingStatus, Timestamp, String, String),
+    actor: Option<&str>,
+) -> StoreResult<Shipped> {
+    let order = locked_order(tx, backend, order_id).await?;
+    let shipment = shipment_in(tx, order_id, shipment_id).await?;
+    if shipment.status == ShipmentStatus::Delivered {
+        return Err(StoreError::InvalidState {
+            detail: format!(
+                "the shipment is delivered and the order is {}: a delivered shipment takes no more tracking events",
+                order.status
+            ),
+        });
+    }
+    sql::query(
+        "INSERT INTO tracking_events (id, shipment_id, at, status, location, note) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(shipment_id.to_string())
+    .bind(at.to_stored())
+    .bind(status.as_str())
+    .bind(location)
+    .bind(note)
+    .execute(tx)
+    .await?;
+    if *status == TrackingStatus::Delivered {
+        sql::query(
+            "UPDATE shipments SET status = 'delivered', delivered_at = $1 WHERE id = $2 AND status = 'in_transit'",
+        )
+        .bind(at.to_stored())
+        .bind(shipment_id.to_string())
+        .execute(tx)
+        .await?;
+        // Sellers of the order whose goods are not (all) delivered yet.
+        let (waiting,): (i64,) = sql::query_as(
+            "SELECT COUNT(DISTINCT l.seller_id) FROM order_lines l WHERE l.order_id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id AND s.seller_id = l.seller_id AND s.status = 'delivered')",
+        )
+        .bind(order_id.to_string())
+        .fetch_one(tx)
+        .await?;
+        // A refunded order stays refunded; only a shipped one becomes delivered.
+        if waiting == 0 && order.status == OrderStatus::Shipped {
+            transition(
+                tx,
+                &order,
+                OrderStatus::Delivered,
+                "every shipment delivered",
+                actor,
+            )
+            .await?;
+        }
+    }
+    let shipment = shipment_in(tx, order_id, shipment_id).await?;
+    let order_status = order_in(tx, order_id).await?.status;
+    Ok(Shipped {
+        shipment,
+        order_status,
+    })
+}
+
 impl Store {
     /// Ships a seller's lines of an order under a carrier's waybill. The first shipment moves a
     /// paid order to shipped; an order in any other state than paid or shipped is refused with
@@ -231,63 +363,24 @@ impl Store {
             field: "waybill",
             detail: e.to_string(),
         })?;
-        let mut tx = self.begin().await?;
-        let order = locked_order(&mut tx, self.backend(), new.order_id).await?;
-        if !order.sellers().any(|s| s == new.seller_id) {
-            return Err(StoreError::Rule {
-                field: "seller_id",
-                detail: "the order has no goods of this seller".into(),
-            });
-        }
-        let shipped: Option<(String,)> =
-            sql::query_as("SELECT waybill FROM shipments WHERE order_id = $1 AND seller_id = $2")
-                .bind(order.id.to_string())
-                .bind(new.seller_id.to_string())
-                .fetch_optional(&mut tx)
-                .await?;
-        if let Some((earlier,)) = shipped {
-            return Err(StoreError::InvalidState {
-                detail: format!(
-                    "the order is {}; this seller's goods in it already shipped (waybill {earlier})",
-                    order.status
-                ),
-            });
-        }
-        match order.status {
-            OrderStatus::Paid => {
-                let note = format!("shipped with {carrier}, waybill {waybill}");
-                transition(&mut tx, &order, OrderStatus::Shipped, &note, actor).await?;
-            }
-            // Another seller's goods of the order have left already.
-            OrderStatus::Shipped => {}
-            other => {
-                return Err(StoreError::InvalidState {
-                    detail: format!("the order is {other}; it cannot become shipped"),
-                });
-            }
-        }
-        let id = Uuid::now_v7();
-        sql::query(
-            "INSERT INTO shipments (id, order_id, seller_id, carrier, waybill, status, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'in_transit', $6, $7)",
-        )
-        .bind(id.to_string())
-        .bind(order.id.to_string())
-        .bind(new.seller_id.to_string())
-        .bind(carrier)
-        .bind(waybill)
-        .bind(actor.map(str::to_owned))
-        .bind(Timestamp::now().to_stored())
-        .execute(&mut tx)
-        .await
-        .map_err(StoreError::unique_as("waybill"))?;
-        let shipment = shipment_in(&mut tx, order.id, id).await?;
-        let order_status = order_in(&mut tx, order.id).await?.status;
-        tx.commit().await?;
-        Ok(Shipped {
-            shipment,
-            order_status,
+        let state = (
+            new.clone(),
+            carrier,
+            waybill,
+            actor.map(str::to_owned),
+            self.backend(),
+        );
+        self.write(state, |tx, (new, carrier, waybill, actor, backend)| {
+            Box::pin(ship_in(
+                tx,
+                *backend,
+                new,
+                carrier,
+                waybill,
+                actor.as_deref(),
+            ))
         })
+        .await
     }
 
     /// Records what the carrier reports. `delivered` marks the shipment delivered, and the order
@@ -312,63 +405,25 @@ impl Store {
                 detail: "an event cannot be in the future".into(),
             });
         }
-        let mut tx = self.begin().await?;
-        let order = locked_order(&mut tx, self.backend(), order_id).await?;
-        let shipment = shipment_in(&mut tx, order_id, shipment_id).await?;
-        if shipment.status == ShipmentStatus::Delivered {
-            return Err(StoreError::InvalidState {
-                detail: format!(
-                    "the shipment is delivered and the order is {}: a delivered shipment takes no more tracking events",
-                    order.status
-                ),
-            });
-        }
-        sql::query(
-            "INSERT INTO tracking_events (id, shipment_id, at, status, location, note) VALUES ($1, $2, $3, $4, $5, $6)",
+        let state = (
+            (order_id, shipment_id, self.backend()),
+            (event.status, at, location, note),
+            actor.map(str::to_owned),
+        );
+        self.write(
+            state,
+            |tx, ((order_id, shipment_id, backend), event, actor)| {
+                Box::pin(track_in(
+                    tx,
+                    *backend,
+                    *order_id,
+                    *shipment_id,
+                    event,
+                    actor.as_deref(),
+                ))
+            },
         )
-        .bind(Uuid::now_v7().to_string())
-        .bind(shipment_id.to_string())
-        .bind(at.to_stored())
-        .bind(event.status.as_str())
-        .bind(location)
-        .bind(note)
-        .execute(&mut tx)
-        .await?;
-        if event.status == TrackingStatus::Delivered {
-            sql::query(
-                "UPDATE shipments SET status = 'delivered', delivered_at = $1 WHERE id = $2 AND status = 'in_transit'",
-            )
-            .bind(at.to_stored())
-            .bind(shipment_id.to_string())
-            .execute(&mut tx)
-            .await?;
-            // Sellers of the order whose goods are not (all) delivered yet.
-            let (waiting,): (i64,) = sql::query_as(
-                "SELECT COUNT(DISTINCT l.seller_id) FROM order_lines l WHERE l.order_id = $1 AND NOT EXISTS \
-                 (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id AND s.seller_id = l.seller_id AND s.status = 'delivered')",
-            )
-            .bind(order_id.to_string())
-            .fetch_one(&mut tx)
-            .await?;
-            // A refunded order stays refunded; only a shipped one becomes delivered.
-            if waiting == 0 && order.status == OrderStatus::Shipped {
-                transition(
-                    &mut tx,
-                    &order,
-                    OrderStatus::Delivered,
-                    "every shipment delivered",
-                    actor,
-                )
-                .await?;
-            }
-        }
-        let shipment = shipment_in(&mut tx, order_id, shipment_id).await?;
-        let order_status = order_in(&mut tx, order_id).await?.status;
-        tx.commit().await?;
-        Ok(Shipped {
-            shipment,
-            order_status,
-        })
+        .await
     }
 
     /// An order's shipments with their tracking events, oldest first; with `seller`, only that

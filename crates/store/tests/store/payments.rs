@@ -140,7 +140,7 @@ on_both_backends! {
             .map(|_| {
                 let store = fx.store.clone();
                 let req = RefundRequest { order_id: order.id, lines: vec![(1, 4000)], reason: "damaged".into(), actor: None, cancel: false };
-                tokio::spawn(async move { store.refund(None, &req, &refund_answer).await })
+                tokio::spawn(async move { store.refund(None, &req, refund_answer).await })
             })
             .collect();
         let mut ok = 0;
@@ -155,12 +155,12 @@ on_both_backends! {
         assert_eq!(reconciled(fx.store.money_reconciliation().await.unwrap()), 2500);
 
         let req = RefundRequest { order_id: order.id, lines: vec![(1, 2500)], reason: "lost".into(), actor: None, cancel: false };
-        let Recorded::New(done) = fx.store.refund(None, &req, &refund_answer).await.unwrap() else { panic!() };
+        let Recorded::New(done) = fx.store.refund(None, &req, refund_answer).await.unwrap() else { panic!() };
         assert_eq!(done.order.status, OrderStatus::Refunded);
         assert_eq!(done.payment.refunded.to_minor().unwrap(), 6500);
         assert_eq!(fx.store.product(product).await.unwrap().draft.stock, Some(10));
         assert_eq!(reconciled(fx.store.money_reconciliation().await.unwrap()), 0);
-        let err = fx.store.refund(None, &req, &refund_answer).await.unwrap_err();
+        let err = fx.store.refund(None, &req, refund_answer).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidState { .. }), "{err}");
 
         // Unsent refunds are listed until marked sent.
