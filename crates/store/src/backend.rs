@@ -133,9 +133,9 @@ impl Store {
         })
     }
 
-    /// A write transaction outside the group commit, for a write that answers after undoing
-    /// what it did (the sandbox's refusals): on SQLite through sqlx's writer connection, which
-    /// waits its turn for SQLite's lock with the group-commit writer.
+    /// A write transaction of its own: each PostgreSQL job runs in one, and so does a SQLite
+    /// write that answers after undoing what it did (the sandbox's refusals), through sqlx's
+    /// writer connection, which waits its turn for SQLite's lock with the group-commit writer.
     pub(crate) async fn begin(&self) -> StoreResult<Conn> {
         Ok(Conn::Tx(self.begin_write().await?))
     }

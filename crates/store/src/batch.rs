@@ -241,7 +241,7 @@ impl Store {
                 })
             }
             None => {
-                let mut tx = Conn::Tx(self.pool().begin().await?);
+                let mut tx = self.begin().await?;
                 let value = job(&mut tx, &state).await?;
                 tx.commit().await?;
                 Ok(value)

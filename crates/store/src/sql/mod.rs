@@ -44,13 +44,19 @@ impl Conn {
         }
     }
 
-    fn sqlx(&mut self) -> Option<&mut AnyConnection> {
+    fn target(&mut self) -> Target<'_> {
         match self {
-            Conn::Sqlite(_) => None,
-            Conn::Tx(tx) => Some(&mut **tx),
-            Conn::Pooled(conn) => Some(&mut **conn),
+            Conn::Sqlite(lease) => Target::Sqlite(lease),
+            Conn::Tx(tx) => Target::Sqlx(tx),
+            Conn::Pooled(conn) => Target::Sqlx(conn),
         }
     }
+}
+
+/// Where a statement runs.
+enum Target<'c> {
+    Sqlite(&'c mut sqlite::Lease),
+    Sqlx(&'c mut AnyConnection),
 }
 
 /// What `execute` reports.
@@ -103,23 +109,19 @@ impl<'q> Query<'q> {
     }
 
     pub(crate) async fn execute(self, conn: &mut Conn) -> StoreResult<Done> {
-        let rows_affected = match conn {
-            Conn::Sqlite(lease) => lease.execute(self.sql, &self.args)?,
-            other => {
-                let conn = other.sqlx().expect("a sqlx connection");
-                sqlx::Executor::execute(conn, self.sqlx())
-                    .await?
-                    .rows_affected()
-            }
+        let rows_affected = match conn.target() {
+            Target::Sqlite(lease) => lease.execute(self.sql, &self.args)?,
+            Target::Sqlx(conn) => sqlx::Executor::execute(conn, self.sqlx())
+                .await?
+                .rows_affected(),
         };
         Ok(Done { rows_affected })
     }
 
     pub(crate) async fn fetch_all(self, conn: &mut Conn) -> StoreResult<Vec<Row>> {
-        match conn {
-            Conn::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, usize::MAX)?),
-            other => {
-                let conn = other.sqlx().expect("a sqlx connection");
+        match conn.target() {
+            Target::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, usize::MAX)?),
+            Target::Sqlx(conn) => {
                 let rows = sqlx::Executor::fetch_all(conn, self.sqlx()).await?;
                 Ok(rows.into_iter().map(Row::Any).collect())
             }
@@ -127,10 +129,9 @@ impl<'q> Query<'q> {
     }
 
     pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> StoreResult<Option<Row>> {
-        match conn {
-            Conn::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, 1)?.pop()),
-            other => {
-                let conn = other.sqlx().expect("a sqlx connection");
+        match conn.target() {
+            Target::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, 1)?.pop()),
+            Target::Sqlx(conn) => {
                 let row = sqlx::Executor::fetch_optional(conn, self.sqlx()).await?;
                 Ok(row.map(Row::Any))
             }
