@@ -133,13 +133,6 @@ impl Store {
         })
     }
 
-    /// A write transaction of its own: each PostgreSQL job runs in one, and so does a SQLite
-    /// write that answers after undoing what it did (the sandbox's refusals), through sqlx's
-    /// writer connection, which waits its turn for SQLite's lock with the group-commit writer.
-    pub(crate) async fn begin(&self) -> StoreResult<Conn> {
-        Ok(Conn::Tx(self.begin_write().await?))
-    }
-
     /// A read transaction across several statements, ended when dropped: on SQLite one snapshot,
     /// on PostgreSQL read committed (as its default transaction).
     pub(crate) async fn snapshot(&self) -> StoreResult<Conn> {

@@ -241,7 +241,7 @@ impl Store {
                 })
             }
             None => {
-                let mut tx = self.begin().await?;
+                let mut tx = Conn::Tx(self.begin_write().await?);
                 let value = job(&mut tx, &state).await?;
                 tx.commit().await?;
                 Ok(value)

@@ -951,6 +951,70 @@ pub struct SandboxWebhook {
     pub due_at: Timestamp,
 }
 
+/// See [`Store::sandbox_refund`]. The refund's row is written first, so that a second request
+/// with the same reference waits for the first and answers with its refund; a refusal after it
+/// deletes the row again (the job's answer is kept, so its writes must be undone by hand).
+async fn sandbox_refund_in(
+    tx: &mut Conn,
+    id: &str,
+    request_ref: &str,
+    amount_minor: i64,
+    webhook_due: Timestamp,
+    body: WebhookBody,
+) -> StoreResult<Result<String, SandboxRefusal>> {
+    let refund_id = format!("sbx_ref_{}", Uuid::now_v7().simple());
+    let now = Timestamp::now().to_stored();
+    let Some(payment) = sandbox_payment_in(tx, "id", id).await? else {
+        return Ok(Err(SandboxRefusal::NotFound));
+    };
+    let inserted = sql::query(
+        "INSERT INTO sandbox_refunds (id, payment_id, request_ref, amount_minor, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (request_ref) DO NOTHING",
+    )
+    .bind(&refund_id)
+    .bind(&payment.id)
+    .bind(request_ref)
+    .bind(amount_minor)
+    .bind(&now)
+    .execute(tx)
+    .await?
+    .rows_affected();
+    if inserted != 1 {
+        let (existing,): (String,) =
+            sql::query_as("SELECT id FROM sandbox_refunds WHERE request_ref = $1")
+                .bind(request_ref)
+                .fetch_one(tx)
+                .await?;
+        return Ok(Ok(existing));
+    }
+    let refunded = sql::query(
+        "UPDATE sandbox_payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
+    )
+    .bind(amount_minor)
+    .bind(now)
+    .bind(id)
+    .execute(tx)
+    .await?
+    .rows_affected();
+    if refunded != 1 {
+        sql::query("DELETE FROM sandbox_refunds WHERE id = $1")
+            .bind(&refund_id)
+            .execute(tx)
+            .await?;
+        return Ok(Err(if payment.status == "captured" {
+            SandboxRefusal::TooMuch
+        } else {
+            SandboxRefusal::State(payment.status)
+        }));
+    }
+    let payment = sandbox_payment_in(tx, "id", id)
+        .await?
+        .ok_or_else(|| bad("a sandbox payment vanished"))?;
+    queue_webhook(tx, &payment, "payment.refunded", webhook_due, body).await?;
+    Ok(Ok(refund_id))
+}
+
 /// The webhook to queue with a sandbox operation: its id and body are made from the payment as
 /// it is after the operation.
 pub type WebhookBody = fn(&SandboxPayment, &str, &str) -> String;
@@ -1139,55 +1203,26 @@ impl Store {
         webhook_due: Timestamp,
         body: WebhookBody,
     ) -> StoreResult<Result<String, SandboxRefusal>> {
-        let mut tx = self.begin().await?;
-        let refund_id = format!("sbx_ref_{}", Uuid::now_v7().simple());
-        let now = Timestamp::now().to_stored();
-        let Some(payment) = sandbox_payment_in(&mut tx, "id", id).await? else {
-            return Ok(Err(SandboxRefusal::NotFound));
-        };
-        let inserted = sql::query(
-            "INSERT INTO sandbox_refunds (id, payment_id, request_ref, amount_minor, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (request_ref) DO NOTHING",
+        let state = (
+            id.to_owned(),
+            request_ref.to_owned(),
+            amount_minor,
+            webhook_due,
+        );
+        self.write(
+            state,
+            move |tx, (id, request_ref, amount_minor, webhook_due)| {
+                Box::pin(sandbox_refund_in(
+                    tx,
+                    id,
+                    request_ref,
+                    *amount_minor,
+                    *webhook_due,
+                    body,
+                ))
+            },
         )
-        .bind(refund_id.clone())
-        .bind(payment.id.clone())
-        .bind(request_ref.to_owned())
-        .bind(amount_minor)
-        .bind(now.clone())
-        .execute(&mut tx)
-        .await?
-        .rows_affected();
-        if inserted != 1 {
-            let (existing,): (String,) =
-                sql::query_as("SELECT id FROM sandbox_refunds WHERE request_ref = $1")
-                    .bind(request_ref.to_owned())
-                    .fetch_one(&mut tx)
-                    .await?;
-            return Ok(Ok(existing));
-        }
-        let refunded = sql::query(
-            "UPDATE sandbox_payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
-             WHERE id = $3 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
-        )
-        .bind(amount_minor)
-        .bind(now)
-        .bind(id.to_owned())
-        .execute(&mut tx)
-        .await?
-        .rows_affected();
-        if refunded != 1 {
-            return Ok(Err(if payment.status == "captured" {
-                SandboxRefusal::TooMuch
-            } else {
-                SandboxRefusal::State(payment.status)
-            }));
-        }
-        let payment = sandbox_payment_in(&mut tx, "id", id)
-            .await?
-            .ok_or_else(|| bad("a sandbox payment vanished"))?;
-        queue_webhook(&mut tx, &payment, "payment.refunded", webhook_due, body).await?;
-        tx.commit().await?;
-        Ok(Ok(refund_id))
+        .await
     }
 
     /// Sandbox webhooks due by `now`, not yet delivered (oldest first).

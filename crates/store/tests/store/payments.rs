@@ -217,4 +217,34 @@ on_both_backends! {
         fx.store.sandbox_webhooks_delivered(vec![due[1].id.clone(), due[2].id.clone()]).await.unwrap();
         assert!(fx.store.sandbox_due_webhooks(at(120_000), 10).await.unwrap().iter().all(|h| h.id == due[0].id));
     }
+
+    /// The sandbox refunds a captured payment once per request reference; a refusal (too much, or
+    /// a payment not captured) leaves nothing behind, so the reference can be used again.
+    async fn sandbox_refunds_are_once_per_reference_and_refusals_leave_nothing(fx: StoreFixture) {
+        use pavilion_store::Timestamp;
+        use pavilion_store::checkout::payments::SandboxRefusal;
+        let due = Timestamp::now();
+        let card = sandbox_card(7);
+        fx.store.sandbox_authorise(&card, due, hook_body).await.unwrap();
+        let refused = fx.store.sandbox_refund(&card.id, "r-1", 100, due, hook_body).await.unwrap();
+        assert_eq!(refused, Err(SandboxRefusal::State("authorised".into())));
+        let captured = fx.store.sandbox_settle(&card.id, "authorised", "captured", Some(6500), due, hook_body).await.unwrap();
+        assert!(captured.is_ok(), "{captured:?}");
+
+        let too_much = fx.store.sandbox_refund(&card.id, "r-1", 6501, due, hook_body).await.unwrap();
+        assert_eq!(too_much, Err(SandboxRefusal::TooMuch));
+        let first = fx.store.sandbox_refund(&card.id, "r-1", 4000, due, hook_body).await.unwrap().unwrap();
+        let again = fx.store.sandbox_refund(&card.id, "r-1", 4000, due, hook_body).await.unwrap().unwrap();
+        assert_eq!(again, first);
+        let past_the_rest = fx.store.sandbox_refund(&card.id, "r-2", 2501, due, hook_body).await.unwrap();
+        assert_eq!(past_the_rest, Err(SandboxRefusal::TooMuch));
+        let (rows, refunded): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM sandbox_refunds), (SELECT refunded_minor FROM sandbox_payments WHERE id = $1)",
+        )
+        .bind(card.id.clone())
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
+        assert_eq!((rows, refunded), (1, 4000));
+    }
 }
