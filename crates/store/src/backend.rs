@@ -126,7 +126,7 @@ impl Store {
     /// A connection for reading: on SQLite a reader whose statements run in the calling task
     /// (a point read takes microseconds, less than a hand-off to another thread), on PostgreSQL
     /// one from the pool.
-    pub(crate) async fn reader(&self) -> StoreResult<Conn> {
+    pub(crate) async fn reader(&self) -> StoreResult<Conn<'static>> {
         Ok(match &self.sqlite {
             Some(sqlite) => Conn::Sqlite(sqlite.db.reader()?),
             None => Conn::Pooled(self.pool.acquire().await?),
@@ -135,7 +135,7 @@ impl Store {
 
     /// A read transaction across several statements, ended when dropped: on SQLite one snapshot,
     /// on PostgreSQL read committed (as its default transaction).
-    pub(crate) async fn snapshot(&self) -> StoreResult<Conn> {
+    pub(crate) async fn snapshot(&self) -> StoreResult<Conn<'static>> {
         Ok(match &self.sqlite {
             Some(sqlite) => {
                 let mut lease = sqlite.db.reader()?;
@@ -189,7 +189,7 @@ impl Store {
     /// Starts a PostgreSQL transaction for records whose loss in a machine crash is harmless
     /// (quotes, which are simply asked for again): the commit does not wait for the WAL flush.
     /// (On SQLite such records join the group commit like every write.)
-    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Conn> {
+    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Conn<'static>> {
         let mut tx = Conn::Tx(self.pool.begin().await?);
         sql::query("SET LOCAL synchronous_commit TO OFF")
             .execute(&mut tx)

@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::{mpsc, oneshot};
 
 type Boxed = Box<dyn AnyValue + Send>;
-type Tx = Conn;
+type Tx = Conn<'static>;
 type JobFuture<'a> = Pin<Box<dyn Future<Output = StoreResult<Boxed>> + Send + 'a>>;
 
 /// What a write job returns: a future borrowing the transaction and the job's state.
@@ -108,11 +108,11 @@ fn finish<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
     }
 }
 
-fn control(conn: &mut Conn, statement: &str) -> StoreResult<()> {
+fn control(conn: &mut Conn<'_>, statement: &str) -> StoreResult<()> {
     finish(sql::query(statement).execute(conn)).map(|_| ())
 }
 
-fn run_batch(conn: &mut Conn, batch: Vec<Queued>) {
+fn run_batch(conn: &mut Tx, batch: Vec<Queued>) {
     let (jobs, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|q| (q.job, q.reply)).unzip();
     let outcomes = match run_straight(conn, &jobs) {
         Straight::Done(outcomes) => outcomes,
@@ -135,7 +135,7 @@ enum Straight {
 }
 
 /// Runs the jobs back to back in one transaction and commits them if none fails.
-fn run_straight(conn: &mut Conn, jobs: &[Box<dyn Job>]) -> Straight {
+fn run_straight(conn: &mut Tx, jobs: &[Box<dyn Job>]) -> Straight {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         return Straight::Done(failed_all(jobs.len(), &e.to_string()));
     }
@@ -159,14 +159,14 @@ fn run_straight(conn: &mut Conn, jobs: &[Box<dyn Job>]) -> Straight {
 }
 
 /// Commits; a failed commit leaves no transaction open behind it.
-fn commit(conn: &mut Conn) -> StoreResult<()> {
+fn commit(conn: &mut Conn<'_>) -> StoreResult<()> {
     control(conn, "COMMIT").inspect_err(|_| {
         let _ = control(conn, "ROLLBACK");
     })
 }
 
 /// Runs each job in a savepoint, so that a failing one undoes only itself.
-fn run_guarded(conn: &mut Conn, jobs: &[Box<dyn Job>]) -> Vec<StoreResult<Boxed>> {
+fn run_guarded(conn: &mut Tx, jobs: &[Box<dyn Job>]) -> Vec<StoreResult<Boxed>> {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         return failed_all(jobs.len(), &e.to_string());
     }

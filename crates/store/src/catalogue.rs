@@ -2,12 +2,13 @@
 //! every process's search index can follow the catalogue without missing a change.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, parse_date, placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::{Departure, Localized, ProductDraft, ProductKind, Variant};
 use pavilion_domain::{Country, HsCode, Money};
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, AnyConnection, FromRow, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -33,19 +34,21 @@ pub struct Product {
     pub updated_at: Timestamp,
 }
 
-#[derive(FromRow)]
-struct ProductRow {
-    id: String,
-    seller_id: String,
-    body: String,
-    stock: Option<i64>,
-    category: Option<String>,
-    archived_at: Option<String>,
-    version: i64,
-    created_at: String,
-    updated_at: String,
-    /// 1 when the product has images: the images query is skipped for the many that have none.
-    has_images: i64,
+row_struct! {
+    #[derive(FromRow)]
+    struct ProductRow {
+        id: String,
+        seller_id: String,
+        body: String,
+        stock: Option<i64>,
+        category: Option<String>,
+        archived_at: Option<String>,
+        version: i64,
+        created_at: String,
+        updated_at: String,
+        /// 1 when the product has images: the images query is skipped for the many that have none.
+        has_images: i64,
+    }
 }
 
 const T: &str = "products";
@@ -276,10 +279,7 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
 
 /// Products from their rows, with the seats of travel packages and the stock of variants read
 /// in one query each for the whole batch (and not at all when no product in it needs them).
-async fn hydrate_many(
-    conn: &mut AnyConnection,
-    rows: Vec<ProductRow>,
-) -> StoreResult<Vec<Product>> {
+async fn hydrate_many(conn: &mut Conn<'_>, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
     let mut drafts = Vec::with_capacity(rows.len());
     let (mut with_departures, mut with_variants) = (Vec::new(), Vec::new());
     for r in &rows {
@@ -301,11 +301,11 @@ async fn hydrate_many(
              ORDER BY product_id, date",
             placeholders(1, with_departures.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        let mut q = sql::query_as::<(String, String, i64, i64)>(&sql);
         for id in with_departures {
             q = q.bind(id);
         }
-        for (id, date, seats, sold) in q.fetch_all(&mut *conn).await? {
+        for (id, date, seats, sold) in q.fetch_all(conn).await? {
             departures.entry(id).or_default().push((date, seats, sold));
         }
     }
@@ -315,11 +315,11 @@ async fn hydrate_many(
             "SELECT product_id, sku, stock FROM product_variants WHERE product_id IN ({})",
             placeholders(1, with_variants.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+        let mut q = sql::query_as::<(String, String, Option<i64>)>(&sql);
         for id in with_variants {
             q = q.bind(id);
         }
-        for (id, sku, stock) in q.fetch_all(&mut *conn).await? {
+        for (id, sku, stock) in q.fetch_all(conn).await? {
             stocks.insert((id, sku), stock);
         }
     }
@@ -365,16 +365,17 @@ async fn hydrate_many(
     Ok(out)
 }
 
-async fn hydrate(conn: &mut AnyConnection, r: ProductRow) -> StoreResult<Product> {
+async fn hydrate(conn: &mut Conn<'_>, r: ProductRow) -> StoreResult<Product> {
     let mut products = hydrate_many(conn, vec![r]).await?;
     products.pop().ok_or_else(|| bad("a product row vanished"))
 }
 
-pub(crate) async fn product_in(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Product> {
-    let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1");
-    let row: Option<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+pub(crate) async fn product_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Product> {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM products WHERE id = $1"));
+    let row: Option<ProductRow> = sql::query_as(&SQL)
         .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_optional(conn)
         .await?;
     hydrate(conn, row.ok_or(StoreError::NotFound { entity: "product" })?).await
 }
@@ -515,7 +516,7 @@ impl Store {
         .await?;
         write_departures(&mut tx, id, &draft.departures).await?;
         write_variants(&mut tx, id, &draft.variants).await?;
-        let product = product_in(&mut tx, id).await?;
+        let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &product).await?;
         audit::record(
             &mut tx,
@@ -537,8 +538,7 @@ impl Store {
     /// variants, seats and images are read only when they have some), and a product page is
     /// the catalogue's most frequent read.
     pub async fn product(&self, id: Uuid) -> StoreResult<Product> {
-        let mut conn = self.pool().acquire().await?;
-        product_in(&mut conn, id).await
+        product_in(&mut self.reader().await?, id).await
     }
 
     /// Replaces a product's description, refusing if it changed since `expected_version`.
@@ -550,7 +550,7 @@ impl Store {
         draft: &ProductDraft,
     ) -> StoreResult<Product> {
         let mut tx = self.begin_write().await?;
-        let before = product_in(&mut tx, id).await?;
+        let before = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         check_category(&mut tx, draft).await?;
         let version = expected_version.unwrap_or(before.version);
         let updated = sqlx::query(
@@ -576,7 +576,7 @@ impl Store {
         }
         write_departures(&mut tx, id, &draft.departures).await?;
         write_variants(&mut tx, id, &draft.variants).await?;
-        let after = product_in(&mut tx, id).await?;
+        let after = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &after).await?;
         audit::record(
             &mut tx,
@@ -602,7 +602,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let product = product_in(&mut tx, id).await?;
+        let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &product).await?;
         audit::record(
             &mut tx,
@@ -661,28 +661,28 @@ impl Store {
             q = q.bind(value);
         }
         let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        let out = hydrate_many(&mut tx, rows).await?;
+        let out = hydrate_many(&mut Conn::Sqlx(&mut tx), rows).await?;
         tx.commit().await?;
         Ok(out)
     }
 
     /// The products with these ids that exist, in id order.
     pub async fn products_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Product>> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.snapshot().await?;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "SELECT {COLUMNS} FROM products WHERE id IN ({}) ORDER BY id",
                 placeholders(1, chunk.len())
             );
-            let mut q = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
+            let mut q = sql::query_as::<ProductRow>(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());
             }
-            let rows = q.fetch_all(&mut *tx).await?;
-            out.extend(hydrate_many(&mut tx, rows).await?);
+            let rows = q.fetch_all(&mut conn).await?;
+            out.extend(hydrate_many(&mut conn, rows).await?);
         }
-        tx.commit().await?;
+        conn.commit().await?;
         Ok(out)
     }
 
@@ -702,7 +702,7 @@ impl Store {
             q = q.bind(value);
         }
         let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        let out = hydrate_many(&mut tx, rows).await?;
+        let out = hydrate_many(&mut Conn::Sqlx(&mut tx), rows).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -1,22 +1,23 @@
 //! The market-access registry.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::{self, row_struct};
 use crate::values::{date_text, parse_date};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
 use pavilion_domain::market_access::{AccessRule, Verdict};
-use sqlx::FromRow;
 
-#[derive(FromRow)]
-struct RuleRow {
-    origin: String,
-    destination: String,
-    hs_prefix: String,
-    status: String,
-    allowed_from: Option<String>,
-    requirements: String,
-    source: String,
-    confidence: String,
+row_struct! {
+    struct RuleRow {
+        origin: String,
+        destination: String,
+        hs_prefix: String,
+        status: String,
+        allowed_from: Option<String>,
+        requirements: String,
+        source: String,
+        confidence: String,
+    }
 }
 
 const T: &str = "market_access_rules";
@@ -92,14 +93,14 @@ impl Store {
         origin: Option<Country>,
         destination: Option<Country>,
     ) -> StoreResult<Vec<AccessRule>> {
-        let rows: Vec<RuleRow> = sqlx::query_as(
+        let rows: Vec<RuleRow> = sql::query_as(
             "SELECT origin, destination, hs_prefix, status, allowed_from, requirements, source, confidence \
              FROM market_access_rules WHERE ($1 IS NULL OR origin = $1) AND ($2 IS NULL OR destination = $2) \
              ORDER BY origin, destination, hs_prefix",
         )
         .bind(origin.map(|c| c.code().to_owned()))
         .bind(destination.map(|c| c.code().to_owned()))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }

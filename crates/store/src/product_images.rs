@@ -8,11 +8,12 @@
 //! (a row lock) as `BEGIN IMMEDIATE` does on SQLite.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::{self, Conn, row_struct};
 use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::image::{ImageInfo, MAX_IMAGES_PER_PRODUCT};
 use serde::Serialize;
-use sqlx::{Any, AnyConnection, FromRow, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -46,18 +47,20 @@ pub struct NewImage<'a> {
     pub bytes: &'a [u8],
 }
 
-#[derive(FromRow)]
-struct ImageRow {
-    id: String,
-    product_id: String,
-    position: i64,
-    content_type: String,
-    width: i64,
-    height: i64,
-    byte_size: i64,
-    sha256: String,
-    alt: Option<String>,
-    created_at: String,
+row_struct! {
+    #[derive(FromRow)]
+    struct ImageRow {
+        id: String,
+        product_id: String,
+        position: i64,
+        content_type: String,
+        width: i64,
+        height: i64,
+        byte_size: i64,
+        sha256: String,
+        alt: Option<String>,
+        created_at: String,
+    }
 }
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
@@ -83,7 +86,7 @@ impl TryFrom<ImageRow> for ImageRef {
 
 /// The images of each of `product_ids` in display order (for hydrating products in one query).
 pub(crate) async fn images_of(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     product_ids: &[String],
 ) -> StoreResult<HashMap<String, Vec<ImageRef>>> {
     let mut out: HashMap<String, Vec<ImageRef>> = HashMap::new();
@@ -95,11 +98,11 @@ pub(crate) async fn images_of(
         "SELECT {COLUMNS} FROM product_images WHERE product_id IN ({list}) \
          ORDER BY product_id, position"
     );
-    let mut q = sqlx::query_as::<_, ImageRow>(sqlx::AssertSqlSafe(sql));
+    let mut q = sql::query_as::<ImageRow>(&sql);
     for id in product_ids {
-        q = q.bind(id.clone());
+        q = q.bind(id);
     }
-    for row in q.fetch_all(&mut *conn).await? {
+    for row in q.fetch_all(conn).await? {
         let product_id = row.product_id.clone();
         out.entry(product_id)
             .or_default()
@@ -247,7 +250,7 @@ impl Store {
             return Err(StoreError::NotFound { entity: "product" });
         }
         let id = product_id.to_string();
-        let mut images = images_of(&mut tx, std::slice::from_ref(&id)).await?;
+        let mut images = images_of(&mut Conn::Sqlx(&mut tx), std::slice::from_ref(&id)).await?;
         tx.commit().await?;
         Ok(images.remove(&id).unwrap_or_default())
     }

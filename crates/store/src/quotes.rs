@@ -231,7 +231,7 @@ impl Store {
     }
 }
 
-async fn insert_quotes(tx: &mut Conn, quotes: &[StoredQuote]) -> StoreResult<()> {
+async fn insert_quotes(tx: &mut Conn<'_>, quotes: &[StoredQuote]) -> StoreResult<()> {
     const COLUMNS: usize = 6;
     const ROWS_PER_STATEMENT: usize = 64;
     for chunk in quotes.chunks(ROWS_PER_STATEMENT) {

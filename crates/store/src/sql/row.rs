@@ -87,9 +87,11 @@ tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
 /// Declares a struct read from a row by column name (each field named as its column).
 macro_rules! row_struct {
-    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fvis:vis $field:ident : $ty:ty),* $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
         $(#[$meta])*
-        $vis struct $name { $($fvis $field: $ty,)* }
+        $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty,)* }
 
         impl $crate::sql::FromRow for $name {
             fn from_row(row: &$crate::sql::Row) -> $crate::StoreResult<Self> {
