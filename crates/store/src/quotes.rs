@@ -3,7 +3,7 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::sql::{self, Conn};
-use crate::values::uuid;
+use crate::values::{placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -121,31 +121,51 @@ impl Store {
     /// commit of every other write (one fsync shared by all waiting); on PostgreSQL the commit
     /// does not wait for the WAL flush — a quote lost in a machine crash is simply asked for again.
     pub async fn save_quotes(&self, quotes: Vec<StoredQuote>) -> StoreResult<Vec<StoredQuote>> {
+        // Compressed here, in the caller's task, not on the one writer.
+        let packed: Vec<Vec<u8>> = quotes
+            .iter()
+            .map(|q| lz4_flex::compress_prepend_size(q.output.as_bytes()))
+            .collect();
         if self.backend() == crate::Backend::Sqlite {
             // Shared with the job, and the caller's alone again once the writer answered.
             let quotes = std::sync::Arc::new(quotes);
-            self.write(quotes.clone(), |tx, quotes| {
-                Box::pin(insert_quotes(tx, quotes))
+            self.write((quotes.clone(), packed), |tx, (quotes, packed)| {
+                Box::pin(insert_quotes(tx, quotes, packed))
             })
             .await?;
             return Ok(std::sync::Arc::try_unwrap(quotes).unwrap_or_else(|q| (*q).clone()));
         }
         let mut tx = self.begin_ephemeral().await?;
-        insert_quotes(&mut tx, &quotes).await?;
+        insert_quotes(&mut tx, &quotes, &packed).await?;
         tx.commit().await?;
         Ok(quotes)
     }
 
     pub async fn quote(&self, id: Uuid) -> StoreResult<StoredQuote> {
-        let row: Option<(String, String, String, Option<String>, String, String)> = sql::query_as(
-            "SELECT id, created_at, expires_at, created_by, input, output FROM quotes WHERE id = $1",
+        type QuoteRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<Vec<u8>>,
+        );
+        let row: Option<QuoteRow> = sql::query_as(
+            "SELECT id, created_at, expires_at, created_by, input, output, output_lz4 FROM quotes WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(&mut self.reader().await?)
         .await?;
-        let (id, created_at, expires_at, created_by, input, output) =
+        let (id, created_at, expires_at, created_by, input, output, packed) =
             row.ok_or(StoreError::NotFound { entity: "quote" })?;
         let bad = |e: &dyn std::fmt::Display| StoreError::corrupt("quotes", e);
+        let output = match packed {
+            Some(packed) => lz4_flex::decompress_size_prepended(&packed)
+                .map_err(|e| bad(&e))
+                .and_then(|bytes| String::from_utf8(bytes).map_err(|e| bad(&e)))?,
+            None => output,
+        };
         Ok(StoredQuote {
             id: uuid("quotes", &id)?,
             created_at: Timestamp::from_stored(&created_at).map_err(|e| bad(&e))?,
@@ -231,37 +251,36 @@ impl Store {
     }
 }
 
-async fn insert_quotes(tx: &mut Conn<'_>, quotes: &[StoredQuote]) -> StoreResult<()> {
-    const COLUMNS: usize = 6;
+async fn insert_quotes(
+    tx: &mut Conn<'_>,
+    quotes: &[StoredQuote],
+    packed: &[Vec<u8>],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 7;
     const ROWS_PER_STATEMENT: usize = 64;
-    for chunk in quotes.chunks(ROWS_PER_STATEMENT) {
+    for (chunk, packed) in quotes
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(packed.chunks(ROWS_PER_STATEMENT))
+    {
         let mut sql = String::from(
-            "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ",
+            "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output, output_lz4) VALUES ",
         );
         for i in 0..chunk.len() {
-            let p = i * COLUMNS;
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6
-            ));
+            sql.push_str(&format!("({})", placeholders(i * COLUMNS + 1, COLUMNS)));
         }
         let mut query = sql::query(&sql);
-        for q in chunk {
+        for (q, packed) in chunk.iter().zip(packed) {
             query = query
                 .bind(q.id.to_string())
                 .bind(q.created_at.to_stored())
                 .bind(q.expires_at.to_stored())
                 .bind(q.created_by.map(|u| u.to_string()))
                 .bind(q.input.as_str())
-                .bind(q.output.as_str());
+                .bind("")
+                .bind(packed.clone());
         }
         query.execute(tx).await?;
     }

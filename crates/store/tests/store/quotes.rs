@@ -14,6 +14,37 @@ on_both_backends! {
         assert!(matches!(fx.store.quote(uuid::Uuid::now_v7()).await, Err(StoreError::NotFound { .. })));
     }
 
+    /// A quote's output is kept compressed; one written before that (as text) reads the same.
+    async fn quote_outputs_are_kept_compressed_and_older_ones_still_read(fx: StoreFixture) {
+        let lines: Vec<String> = (0..200).map(|i| format!("line {i}: duty at the MFN rate (CN tariff 2026)")).collect();
+        let output = serde_json::json!({"explanation": lines}).to_string();
+        let expires = Timestamp::now().checked_add(time::Duration::minutes(30)).unwrap();
+        let saved = fx.store.save_quote(None, expires, "{}".into(), output.clone()).await.unwrap();
+        let (text, packed): (String, i64) = sqlx::query_as(
+            "SELECT output, CAST(LENGTH(output_lz4) AS BIGINT) FROM quotes WHERE id = $1",
+        )
+        .bind(saved.id.to_string())
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(text, "");
+        assert!(packed > 0 && (packed as usize) < output.len() / 4, "{packed} of {}", output.len());
+        assert_eq!(fx.store.quote(saved.id).await.unwrap(), saved);
+
+        let older = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO quotes (id, created_at, expires_at, created_by, input, output) VALUES ($1, $2, $3, NULL, '{}', $4)",
+        )
+        .bind(older.to_string())
+        .bind(saved.created_at.to_string())
+        .bind(expires.to_string())
+        .bind(output.clone())
+        .execute(fx.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(fx.store.quote(older).await.unwrap().output, output);
+    }
+
     /// Concurrent quotes through the writer land in shared transactions, every one of them.
     async fn the_quote_writer_batches_concurrent_quotes(fx: StoreFixture) {
         let writer = pavilion_store::quotes::QuoteWriter::spawn(fx.store.clone());
