@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pavilion_domain::catalogue::csv::{ProductCsvWriter, parse_products_csv};
+use pavilion_domain::catalogue::csv::{ProductCsvWriter, ProductRows};
 use pavilion_domain::fx::FileErrors;
 use pavilion_server::catalogue_index::ImportIndexing;
 use pavilion_store::audit::AuditContext;
@@ -65,8 +65,8 @@ fn refuse(label: &str, errors: &FileErrors) -> anyhow::Error {
     )
 }
 
-/// Reads and checks the whole file first (every bad row is listed), then writes it in one
-/// transaction.
+/// Reads the file and writes it in one transaction as it is read: every bad row is listed, and
+/// a file with any is not imported at all.
 ///
 /// When no server holds this configuration's search index (`search_dir`), the products are
 /// indexed while they are written (see `ImportIndexing`), so that a server started afterwards
@@ -78,32 +78,34 @@ pub async fn import(
     search_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (label, text) = if is_stdio(&args.file) {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading the products from standard input")?;
-        ("<stdin>".to_owned(), text)
+    let (label, input, size): (String, Box<dyn Read + Send>, Option<u64>) = if is_stdio(&args.file)
+    {
+        ("<stdin>".to_owned(), Box::new(std::io::stdin()), None)
     } else {
-        let text = std::fs::read_to_string(&args.file)
+        let file = std::fs::File::open(&args.file)
             .with_context(|| format!("reading {}", args.file.display()))?;
-        (args.file.display().to_string(), text)
+        let size = file.metadata().ok().map(|m| m.len());
+        (args.file.display().to_string(), Box::new(file), size)
     };
-    let spinner = progress_bar(0, "{spinner} checking {msg} {elapsed}");
-    spinner.set_message(label.clone());
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let bar = match size {
+        Some(size) => progress_bar(
+            size,
+            "{bar:40} {bytes}/{total_bytes} read, {msg} products written {elapsed} (eta {eta})",
+        ),
+        None => progress_bar(
+            0,
+            "{spinner} {bytes} read, {msg} products written {elapsed}",
+        ),
+    };
     let today = time::OffsetDateTime::now_utc().date();
-    let parsed = parse_products_csv(&text, today, None);
-    spinner.finish_and_clear();
-    drop(text);
-    let rows = parsed.map_err(|errors| refuse(&label, &errors))?;
-    let checked = started.elapsed();
+    let rows = ProductRows::new(bar.wrap_read(input), today, None)
+        .map_err(|errors| refuse(&label, &errors))?;
 
     // An embedded database's data directory belongs to one instance, whose server uses this
     // index; with PostgreSQL, only an index a server of this configuration already made.
     let embedded = store.backend() == Backend::Sqlite;
     let mut indexing = match search_dir.filter(|dir| embedded || dir.is_dir()) {
-        Some(dir) => match ImportIndexing::start(store, &dir, &rows).await {
+        Some(dir) => match ImportIndexing::start(store, &dir).await {
             Ok(indexing) => indexing.map(|i| (i, dir)),
             Err(e) => {
                 eprintln!(
@@ -116,18 +118,21 @@ pub async fn import(
     };
     let observer = indexing.as_mut().and_then(|(i, _)| i.observer());
 
-    let count = rows.len();
-    let bar = progress_bar(
-        count as u64,
-        "{bar:40} {pos}/{len} products {per_sec} {elapsed}",
-    );
     let ctx = AuditContext {
         actor_user_id: None,
         request_id: Some("pavilion import products".into()),
     };
-    let writing = Instant::now();
+    let mut written = 0u64;
     let summary = store
-        .import_products_observed(&ctx, rows, |n| bar.inc(n as u64), observer)
+        .import_rows(
+            &ctx,
+            rows,
+            |n| {
+                written += n as u64;
+                bar.set_message(written.to_string());
+            },
+            observer,
+        )
         .await;
     bar.finish_and_clear();
     let summary = match summary {
@@ -142,23 +147,22 @@ pub async fn import(
             };
         }
     };
-    let written = writing.elapsed();
-    let rate = |d: std::time::Duration| count as f64 / d.as_secs_f64().max(1e-9);
+    let committed = started.elapsed();
+    let rate = |d: std::time::Duration| summary.imported as f64 / d.as_secs_f64().max(1e-9);
     println!(
-        "imported {} products from {label}: read and checked in {:.2} s, written in {:.2} s \
-         ({:.0} products/s written, {:.0} products/s overall)",
+        "imported {} products from {label} in {:.2} s ({:.0} products/s)",
         summary.imported,
-        checked.as_secs_f64(),
-        written.as_secs_f64(),
-        rate(written),
-        rate(started.elapsed()),
+        committed.as_secs_f64(),
+        rate(committed),
     );
     if let (Some((indexing, dir)), Some(seq)) = (indexing, summary.outbox_seq) {
         match indexing.finish(store, seq).await {
             Ok(n) => println!(
-                "indexed {n} products for search in {} ({:.2} s after they were written)",
+                "indexed {n} products for search in {} ({:.2} s after they were written; \
+                 {:.0} products/s including indexing)",
                 dir.display(),
-                (writing.elapsed() - written).as_secs_f64()
+                (started.elapsed() - committed).as_secs_f64(),
+                rate(started.elapsed()),
             ),
             Err(e) => eprintln!(
                 "warning: the search index did not take the import ({e}); the server will index it"

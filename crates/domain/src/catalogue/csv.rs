@@ -18,7 +18,7 @@ use crate::money::parse_decimal;
 use crate::{Country, Currency, HsCode, Money, Unit};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io;
+use std::io::{self, Read};
 use time::Date;
 use time::macros::format_description;
 use uuid::Uuid;
@@ -114,79 +114,127 @@ fn header_error(message: String) -> FileErrors {
 /// validated (as on `today`), and every problem of every row is reported with its line and
 /// column. With `only_seller` (a seller importing for its own organisation) an empty
 /// `seller_id` cell means that seller and any other seller is refused; without it every row
-/// names its seller.
+/// names its seller. [`ProductRows`] reads the same rows one at a time.
 pub fn parse_products_csv(
     text: &str,
     today: Date,
     only_seller: Option<Uuid>,
 ) -> Result<Vec<ImportRow>, FileErrors> {
-    // Spreadsheets often save UTF-8 with a byte-order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rdr = ::csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| header_error(e.to_string()))?
-        .clone();
-    let found: Vec<&str> = headers.iter().map(str::trim).collect();
-    if found != HEADER {
-        let detail = match found
-            .iter()
-            .zip(HEADER)
-            .position(|(f, e)| *f != e)
-            .or_else(|| (found.len() != HEADER.len()).then(|| found.len().min(HEADER.len())))
-        {
-            Some(i) if i < HEADER.len() => format!(
-                "column {} should be {:?}, found {:?}",
-                i + 1,
-                HEADER[i],
-                found.get(i).copied().unwrap_or("nothing")
-            ),
-            _ => format!(
-                "{} columns where {} are expected",
-                found.len(),
-                HEADER.len()
-            ),
-        };
-        return Err(header_error(format!(
-            "expected the header {}; {detail}",
-            HEADER.join(",")
-        )));
-    }
+    let parsed = ProductRows::new(text.as_bytes(), today, only_seller)?;
     // A row per line at most: reserving up front spares a million-row file the copies of
     // growing the vector (mimalloc, the binary's allocator, reallocates by copying).
     let mut rows = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count());
     let mut errors = Vec::new();
-    let mut record = ::csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
-                match parse_row(&record, line, today, only_seller) {
-                    Ok(row) => rows.push(row),
-                    Err(mut e) => errors.append(&mut e),
-                }
-            }
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                errors.push(RowError {
-                    line,
-                    field: "row".into(),
-                    message: e.to_string(),
-                });
-                // The text is UTF-8 already, so this is an I/O-like error the reader cannot
-                // continue after.
-                break;
-            }
+    for row in parsed {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if errors.is_empty() {
         Ok(rows)
     } else {
         Err(FileErrors(errors))
+    }
+}
+
+/// What a file gives for one row: the product, or every problem of the row.
+pub type RowResult = Result<ImportRow, Vec<RowError>>;
+
+/// The rows of a product file, read and validated one at a time as [`parse_products_csv`] does,
+/// so that a large file is imported while it is read, in bounded memory. The header is checked
+/// when the reader is made.
+pub struct ProductRows<R> {
+    reader: ::csv::Reader<io::Chain<io::Cursor<Vec<u8>>, R>>,
+    record: ::csv::StringRecord,
+    today: Date,
+    only_seller: Option<Uuid>,
+    done: bool,
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+impl<R: io::Read> ProductRows<R> {
+    /// Reads the header of `input`; a file whose header is not [`HEADER`] is refused here with
+    /// one error on line 1.
+    pub fn new(mut input: R, today: Date, only_seller: Option<Uuid>) -> Result<Self, FileErrors> {
+        // Spreadsheets often save UTF-8 with a byte-order mark.
+        let mut start = Vec::with_capacity(BOM.len());
+        (&mut input)
+            .take(BOM.len() as u64)
+            .read_to_end(&mut start)
+            .map_err(|e| header_error(format!("the file cannot be read: {e}")))?;
+        if start == BOM {
+            start.clear();
+        }
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(io::Cursor::new(start).chain(input));
+        let headers = reader.headers().map_err(|e| header_error(e.to_string()))?;
+        let found: Vec<&str> = headers.iter().map(str::trim).collect();
+        if found != HEADER {
+            return Err(header_error(header_mismatch(&found)));
+        }
+        Ok(ProductRows {
+            reader,
+            record: ::csv::StringRecord::new(),
+            today,
+            only_seller,
+            done: false,
+        })
+    }
+}
+
+fn header_mismatch(found: &[&str]) -> String {
+    let detail = match found
+        .iter()
+        .zip(HEADER)
+        .position(|(f, e)| *f != e)
+        .or_else(|| (found.len() != HEADER.len()).then(|| found.len().min(HEADER.len())))
+    {
+        Some(i) if i < HEADER.len() => format!(
+            "column {} should be {:?}, found {:?}",
+            i + 1,
+            HEADER[i],
+            found.get(i).copied().unwrap_or("nothing")
+        ),
+        _ => format!(
+            "{} columns where {} are expected",
+            found.len(),
+            HEADER.len()
+        ),
+    };
+    format!("expected the header {}; {detail}", HEADER.join(","))
+}
+
+impl<R: io::Read> Iterator for ProductRows<R> {
+    type Item = RowResult;
+
+    fn next(&mut self) -> Option<RowResult> {
+        if self.done {
+            return None;
+        }
+        let line = self.reader.position().line();
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Ok(true) => {
+                let line = self.record.position().map_or(line, |p| p.line());
+                Some(parse_row(&self.record, line, self.today, self.only_seller))
+            }
+            Err(e) => {
+                // Text that is not UTF-8, or a read that failed: the reader cannot go on.
+                self.done = true;
+                Some(Err(vec![RowError {
+                    line: e.position().map_or(line, |p| p.line()),
+                    field: "row".into(),
+                    message: e.to_string(),
+                }]))
+            }
+        }
     }
 }
 
@@ -856,6 +904,46 @@ mod tests {
         let bad = LONGAN.replace(",KH,", ",XX,");
         let err = parse_products_csv(&file(&[&with_newline, &bad]), TODAY, None).unwrap_err();
         assert_eq!((err.0[0].line, err.0[0].field.as_str()), (4, "origin"));
+    }
+
+    /// A reader that hands out a few bytes at a time, as a pipe may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(2);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn rows_are_read_one_at_a_time_from_any_reader() {
+        let text = format!("\u{feff}{}", file(&[LONGAN, "not,a,row", TOUR]));
+        let mut rows = ProductRows::new(Trickle(text.as_bytes()), TODAY, None).unwrap();
+        assert_eq!(rows.next().unwrap().unwrap().line, 2);
+        let bad = rows.next().unwrap().unwrap_err();
+        assert!(bad.iter().all(|e| e.line == 3), "{bad:?}");
+        assert_eq!(rows.next().unwrap().unwrap().line, 4);
+        assert!(rows.next().is_none());
+
+        // Text that is not UTF-8 stops the reading at its line.
+        let mut bytes = file(&[LONGAN, LONGAN]).into_bytes();
+        let at = bytes.len() - 5;
+        bytes[at] = 0xff;
+        let rows: Vec<RowResult> = ProductRows::new(&bytes[..], TODAY, None).unwrap().collect();
+        assert_eq!(rows.len(), 2);
+        let err = rows[1].as_ref().unwrap_err();
+        assert_eq!((err[0].line, err[0].field.as_str()), (3, "row"));
+        assert!(err[0].message.contains("UTF-8"), "{}", err[0].message);
+
+        // The header is checked before any row.
+        let wrong = header().replace("hs", "hs_code") + "\n" + LONGAN;
+        let err = ProductRows::new(wrong.as_bytes(), TODAY, None)
+            .err()
+            .unwrap();
+        assert_eq!((err.0[0].line, err.0[0].field.as_str()), (1, "header"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use pavilion_domain::accounts::Role;
-use pavilion_domain::catalogue::csv::{ProductCsvWriter, parse_products_csv};
+use pavilion_domain::catalogue::csv::{ProductCsvWriter, ProductRows};
 use pavilion_store::catalogue_import::ImportError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -40,9 +40,9 @@ pub struct ImportedProducts {
 }
 
 /// Import products from CSV, one row per product (columns `seller_id,kind,original_locale,
-/// title_zh-CN,…,variants`; see docs/catalogue-import.md). Every row is checked first; a file
-/// with any bad row is refused whole (422, every problem with its line and column) and nothing
-/// is written.
+/// title_zh-CN,…,variants`; see docs/catalogue-import.md). Every row is checked; a file with
+/// any bad row is refused whole (422, every problem with its line and column) and nothing is
+/// written.
 #[utoipa::path(post, path = "/products/import", tag = "catalogue",
     request_body(content = String, content_type = "text/csv"),
     description = "Permission: sellers (for their own organisation: an empty seller_id means theirs, another organisation's is refused) and administrators (for any seller).",
@@ -56,11 +56,15 @@ pub async fn import_products(
     CsvBody(text): CsvBody,
 ) -> ApiResult<axum::Json<ImportedProducts>> {
     let only_seller = scope(&caller)?;
-    let rows = parse_products_csv(&text, today(), only_seller).map_err(file_problem)?;
-    drop(text);
+    let rows = ProductRows::new(
+        std::io::Cursor::new(text.into_bytes()),
+        today(),
+        only_seller,
+    )
+    .map_err(file_problem)?;
     let summary = state
         .store
-        .import_products(&caller.audit(), rows, |_| {})
+        .import_rows(&caller.audit(), rows, |_| {}, None)
         .await
         .map_err(|e| match e {
             ImportError::Rows(errors) => file_problem(errors),

@@ -1,6 +1,7 @@
 use pavilion_domain::accounts::OrganisationKind;
 use pavilion_domain::catalogue::csv::{ImportRow, parse_products_csv, products_to_csv};
 use pavilion_domain::catalogue::{CategoryDraft, Locale, Localized};
+use pavilion_domain::fx::RowError;
 use pavilion_domain::text::Name;
 use pavilion_store::accounts::NewOrganisation;
 use pavilion_store::audit::AuditContext;
@@ -129,6 +130,37 @@ on_both_backends! {
         assert!(matches!(err, ImportError::Store(StoreError::Rule { field: "row", .. })), "{err}");
         assert_eq!(count(&fx.store, "products").await, 0);
         assert_eq!(count(&fx.store, "product_variants").await, 0);
+        assert_eq!(count(&fx.store, "outbox").await, 0);
+    }
+
+    async fn bad_rows_anywhere_in_a_streamed_file_are_all_reported_and_nothing_is_written(fx: StoreFixture) {
+        let seller = organisation(&fx.store, OrganisationKind::Seller, "Pailin Longan Packers").await;
+        fruit(&fx.store).await;
+        // Rows are written batch by batch while the file is read: a bad row after several
+        // batches were written rolls them back, and the rows after it are still checked.
+        let input = rows(seller, 2000);
+        let (bad_line, stranger_line) = (input[4500].line, input[5100].line);
+        let streamed = input.into_iter().enumerate().map(move |(i, mut row)| match i {
+            4500 => Err(vec![RowError { line: row.line, field: "hs".into(), message: "not an HS code".into() }]),
+            5100 => {
+                row.seller = Uuid::now_v7();
+                Ok(row)
+            }
+            _ => Ok(row),
+        });
+        let mut written = 0;
+        let err = fx.store.import_rows(&AuditContext::default(), streamed, |n| written += n, None).await.unwrap_err();
+        let ImportError::Rows(errors) = err else { panic!("{err}") };
+        let found: Vec<(u64, &str)> = errors.0.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(found, [(bad_line, "hs"), (stranger_line, "seller_id")]);
+        assert!(written >= 4000, "batches were written before the bad row: {written}");
+        assert_eq!(count(&fx.store, "products").await, 0);
+        assert_eq!(count(&fx.store, "departures").await, 0);
+        assert_eq!(count(&fx.store, "outbox").await, 0);
+
+        // A file with a header and no rows imports nothing, and says so.
+        let summary = fx.store.import_rows(&AuditContext::default(), std::iter::empty(), |_| {}, None).await.unwrap();
+        assert_eq!((summary.imported, summary.first_id, summary.outbox_seq), (0, None, None));
         assert_eq!(count(&fx.store, "outbox").await, 0);
     }
 }
