@@ -19,6 +19,9 @@
 
 use std::collections::HashMap;
 
+/// The word memories' maps: their keys are short words, hashed once per token.
+type Memory<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 use tantivy::Index;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
@@ -137,7 +140,7 @@ impl TokenFilter for Memo {
         MemoTokenizer {
             tokenizer,
             filters: self.filters,
-            memo: HashMap::new(),
+            memo: Memory::default(),
         }
     }
 }
@@ -145,7 +148,7 @@ impl TokenFilter for Memo {
 pub(crate) struct MemoTokenizer<T> {
     tokenizer: T,
     filters: TextAnalyzer,
-    memo: HashMap<String, Option<String>>,
+    memo: Memory<Option<String>>,
 }
 
 /// A copy starts with an empty memory.
@@ -154,7 +157,7 @@ impl<T: Clone> Clone for MemoTokenizer<T> {
         MemoTokenizer {
             tokenizer: self.tokenizer.clone(),
             filters: self.filters.clone(),
-            memo: HashMap::new(),
+            memo: Memory::default(),
         }
     }
 }
@@ -174,7 +177,7 @@ impl<T: Tokenizer> Tokenizer for MemoTokenizer<T> {
 pub(crate) struct MemoStream<'a, S> {
     tail: S,
     filters: &'a mut TextAnalyzer,
-    memo: &'a mut HashMap<String, Option<String>>,
+    memo: &'a mut Memory<Option<String>>,
 }
 
 /// What `filters` make of the token `text`.
@@ -246,7 +249,7 @@ struct Cut {
 /// or one of `+#&._%-`, and cuts each block alone).
 pub(crate) struct WordMemo<T> {
     tokenizer: T,
-    memo: HashMap<String, Vec<Cut>>,
+    memo: Memory<Vec<Cut>>,
     /// The current text's tokens are the first `used`; the others keep their buffers for reuse.
     tokens: Vec<Token>,
     used: usize,
@@ -256,7 +259,7 @@ impl<T> WordMemo<T> {
     pub(crate) fn new(tokenizer: T) -> Self {
         WordMemo {
             tokenizer,
-            memo: HashMap::new(),
+            memo: Memory::default(),
             tokens: Vec::new(),
             used: 0,
         }
