@@ -1,6 +1,7 @@
 //! Organisations and users.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
 use pavilion_domain::accounts::{OrganisationKind, OrganisationScope, Role};
@@ -173,7 +174,7 @@ async fn insert_organisation(
     .execute(&mut **tx)
     .await?;
     audit::record(
-        tx,
+        &mut Conn::Sqlx(tx),
         ctx,
         Change {
             action: "organisation.create",
@@ -317,7 +318,7 @@ impl Store {
             });
         }
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "organisation.update",
@@ -367,7 +368,7 @@ impl Store {
             ..ctx.clone()
         };
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             &ctx,
             Change {
                 action: "user.create",

@@ -9,6 +9,7 @@ use crate::audit::{self, AuditContext, Change};
 use crate::membership::{plan_in, promotions_of};
 use crate::pavilions::{Pavilion, launch_if_due};
 use crate::programmes::programme_in;
+use crate::sql::Conn;
 use crate::values::{date_text, minor, money, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Money;
@@ -299,7 +300,7 @@ async fn issue_invoice(
             .await?;
     }
     audit::record(
-        tx,
+        &mut Conn::Sqlx(tx),
         ctx,
         Change {
             action: "invoice.issue",
@@ -385,7 +386,7 @@ impl Store {
         .await?;
         let application = application_in(&mut tx, self.backend(), id).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "application.submit",
@@ -524,7 +525,7 @@ impl Store {
         }
         if (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved) {
             crate::events::publish(
-                &mut tx,
+                &mut Conn::Sqlx(&mut tx),
                 crate::events::SELLER_LISTING_CHANGED,
                 "organisation",
                 &before.seller_id.to_string(),
@@ -534,7 +535,7 @@ impl Store {
         }
         let application = application_in(&mut tx, self.backend(), id).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "application.decide",

@@ -3,9 +3,10 @@
 //! Entries are written in the same transaction as the change they describe, so the log can
 //! neither miss a change nor record one that was rolled back.
 
+use crate::sql::{self, Conn};
 use crate::{StoreError, StoreResult, Timestamp};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 /// Who is acting and on behalf of which request; passed to every audited write.
@@ -49,8 +50,8 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
-pub async fn record(
-    tx: &mut Transaction<'static, Any>,
+pub(crate) async fn record(
+    tx: &mut Conn<'_>,
     ctx: &AuditContext,
     change: Change<'_>,
 ) -> StoreResult<()> {
@@ -59,7 +60,7 @@ pub async fn record(
             .transpose()
             .map_err(|e| StoreError::corrupt("audit_log", e))
     };
-    sqlx::query(
+    sql::query(
         "INSERT INTO audit_log (id, at, actor_user_id, action, entity_type, entity_id, \
          before_json, after_json, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -72,7 +73,7 @@ pub async fn record(
     .bind(to_json(change.before)?)
     .bind(to_json(change.after)?)
     .bind(ctx.request_id.clone())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }

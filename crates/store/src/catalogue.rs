@@ -467,7 +467,7 @@ pub async fn publish_import(
 ) -> StoreResult<i64> {
     let payload = serde_json::json!({"first": first, "last": last, "count": count});
     events::publish_at(
-        tx,
+        &mut Conn::Sqlx(tx),
         PRODUCTS_IMPORTED,
         "product_range",
         &format!("{first}..{last}"),
@@ -479,7 +479,7 @@ pub async fn publish_import(
 async fn publish_change(tx: &mut Transaction<'static, Any>, product: &Product) -> StoreResult<()> {
     let payload = serde_json::json!({"product_id": product.id, "version": product.version, "archived": product.archived});
     events::publish(
-        tx,
+        &mut Conn::Sqlx(tx),
         "product.changed",
         "product",
         &product.id.to_string(),
@@ -519,7 +519,7 @@ impl Store {
         let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &product).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.create",
@@ -579,7 +579,7 @@ impl Store {
         let after = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &after).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.update",
@@ -605,7 +605,7 @@ impl Store {
         let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
         publish_change(&mut tx, &product).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.archive",

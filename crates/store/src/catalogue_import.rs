@@ -10,6 +10,7 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::catalogue::{ProductToIndex, publish_import};
+use crate::sql::Conn;
 use crate::values::date_text;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::catalogue::ProductDraft;
@@ -580,7 +581,7 @@ impl Store {
             ("sellers", serde_json::json!(sellers.len())),
         ]);
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.import",

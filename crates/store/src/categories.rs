@@ -2,6 +2,7 @@
 //! and the tree stays within the domain's depth limit.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::catalogue::Localized;
@@ -153,7 +154,7 @@ impl Store {
             position: draft.position,
         };
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "category.create",

@@ -2,9 +2,10 @@
 //! later a product changed for the search index). Written in the transaction that made the fact
 //! true, so no event is lost or invented by a crash.
 
+use crate::sql::{self, Conn};
 use crate::{StoreResult, Timestamp};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,7 +23,7 @@ pub struct DomainEvent {
 pub const SELLER_LISTING_CHANGED: &str = "seller.listing_changed";
 
 pub(crate) async fn publish(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     kind: &str,
     subject_type: &str,
     subject_id: &str,
@@ -35,13 +36,13 @@ pub(crate) async fn publish(
 
 /// [`publish`], returning the entry's outbox position.
 pub(crate) async fn publish_at(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     kind: &str,
     subject_type: &str,
     subject_id: &str,
     payload: &serde_json::Value,
 ) -> StoreResult<i64> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO domain_events (id, at, kind, subject_type, subject_id, payload) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -51,13 +52,13 @@ pub(crate) async fn publish_at(
     .bind(subject_type.to_owned())
     .bind(subject_id.to_owned())
     .bind(payload.to_string())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     let (seq,): (i64,) =
-        sqlx::query_as("INSERT INTO outbox (kind, subject_id) VALUES ($1, $2) RETURNING seq")
+        sql::query_as("INSERT INTO outbox (kind, subject_id) VALUES ($1, $2) RETURNING seq")
             .bind(kind.to_owned())
             .bind(subject_id.to_owned())
-            .fetch_one(&mut **tx)
+            .fetch_one(tx)
             .await?;
     Ok(seq)
 }

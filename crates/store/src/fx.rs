@@ -1,6 +1,7 @@
 //! Exchange rates by day.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::values::{currency, date_text, parse_date};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Currency;
@@ -71,7 +72,7 @@ impl Store {
         let first = rates.iter().map(|r| r.date).min();
         let last = rates.iter().map(|r| r.date).max();
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "fx_rates.import",

@@ -1,7 +1,7 @@
 //! The market-access registry.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::sql::{self, row_struct};
+use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, parse_date};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
@@ -69,7 +69,7 @@ impl Store {
             .await?;
         }
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "market_access.upsert",
@@ -125,7 +125,7 @@ impl Store {
             });
         }
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "market_access.delete",

@@ -1,6 +1,7 @@
 //! Membership plans and their promotions.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::values::{date_text, minor, money, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Money;
@@ -142,7 +143,7 @@ impl Store {
         .await
         .map_err(StoreError::on_unique("tier"))?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "membership_plan.create",
@@ -200,7 +201,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "promotion.create",

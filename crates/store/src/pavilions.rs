@@ -4,6 +4,7 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::events;
+use crate::sql::Conn;
 use crate::values::uuid;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
@@ -206,9 +207,16 @@ pub(crate) async fn launch_if_due(
         "slug": pavilion.slug, "country": country.code(), "channel": channel.as_str(),
         "approved_exporters": approved, "threshold": pavilion.threshold,
     });
-    events::publish(tx, "pavilion.launched", "pavilion", &id, &payload).await?;
+    events::publish(
+        &mut Conn::Sqlx(tx),
+        "pavilion.launched",
+        "pavilion",
+        &id,
+        &payload,
+    )
+    .await?;
     audit::record(
-        tx,
+        &mut Conn::Sqlx(tx),
         ctx,
         Change {
             action: "pavilion.launch",
@@ -247,7 +255,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::on_unique("channel"))?;
-        audit::record(&mut tx, ctx, Change {
+        audit::record(&mut Conn::Sqlx(&mut tx), ctx, Change {
             action: "pavilion.create",
             entity_type: "pavilion",
             entity_id: id.to_string(),
@@ -270,7 +278,7 @@ impl Store {
         .await?;
         for (seller,) in members {
             events::publish(
-                &mut tx,
+                &mut Conn::Sqlx(&mut tx),
                 events::SELLER_LISTING_CHANGED,
                 "organisation",
                 &seller,
@@ -410,7 +418,7 @@ impl Store {
             Featured::Products => (&before.featured_products, &after.featured_products),
         };
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: what.action(),

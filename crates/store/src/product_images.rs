@@ -134,7 +134,7 @@ async fn publish_change(
     let payload =
         serde_json::json!({"product_id": product_id, "version": version, "archived": archived});
     events::publish(
-        tx,
+        &mut Conn::Sqlx(tx),
         "product.changed",
         "product",
         &product_id.to_string(),
@@ -224,7 +224,7 @@ impl Store {
         let added = image_in(&mut tx, product_id, id).await?;
         publish_change(&mut tx, product_id, touched).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.image.add",
@@ -296,7 +296,7 @@ impl Store {
             .await?;
         publish_change(&mut tx, product_id, touched).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "product.image.delete",

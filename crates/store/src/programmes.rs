@@ -1,6 +1,7 @@
 //! Programmes (agency partnerships): terms with renewals, targets, sponsorship.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::values::{currency, date_text, minor, parse_date, uuid};
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::programmes::term::validate_terms;
@@ -331,7 +332,7 @@ impl Store {
         }
         let programme = programme_in(&mut tx, self.backend(), id, false).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "programme.create",
@@ -391,7 +392,7 @@ impl Store {
             .await?;
         let after = programme_in(&mut tx, self.backend(), programme_id, false).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "programme.add_term",
@@ -441,7 +442,7 @@ impl Store {
         }
         let after = programme_in(&mut tx, self.backend(), programme_id, false).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "programme.set_sponsorship",

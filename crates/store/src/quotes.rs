@@ -206,7 +206,7 @@ impl Store {
         .bind(ctx.actor_user_id.map(|u| u.to_string()))
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, ctx, Change {
+        audit::record(&mut Conn::Sqlx(&mut tx), ctx, Change {
             action: "rule_pack.import",
             entity_type: "rule_pack",
             entity_id: pack.to_owned(),

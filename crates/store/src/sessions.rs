@@ -1,7 +1,8 @@
 //! Cookie sessions kept in the database through `tower-sessions`, so that a session made by one
 //! server process is honoured by every other sharing the database.
 
-use crate::Store;
+use crate::sql;
+use crate::{Store, StoreResult};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -26,23 +27,63 @@ fn encode(record: &Record) -> session_store::Result<String> {
     serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
+/// A session's row: id, data, expiry (Unix seconds).
+type SessionRow = (String, String, i64);
+
+impl DatabaseSessionStore {
+    /// Runs `statement` (binding the row's three values) as a write; how many rows it changed.
+    async fn write_row(&self, statement: &'static str, row: SessionRow) -> StoreResult<u64> {
+        self.store
+            .write(row, move |tx, (id, data, expires_at)| {
+                Box::pin(async move {
+                    let done = sql::query(statement)
+                        .bind(id)
+                        .bind(data)
+                        .bind(*expires_at)
+                        .execute(tx)
+                        .await?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await
+    }
+
+    /// Runs the `DELETE` `statement` with one bound value.
+    async fn delete_where(&self, statement: &'static str, value: sql::Arg) -> StoreResult<()> {
+        self.store
+            .write(value, move |tx, value| {
+                Box::pin(async move {
+                    sql::query(statement)
+                        .bind(value.clone())
+                        .execute(tx)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl SessionStore for DatabaseSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are random 128-bit values; a collision is astronomically rare but must not let one
         // visitor inherit another's session, hence DO NOTHING and a fresh id.
         loop {
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(record.id.to_string())
-            .bind(encode(record)?)
-            .bind(record.expiry_date.unix_timestamp())
-            .execute(self.store.pool())
-            .await
-            .map_err(backend)?;
-            if inserted.rows_affected() == 1 {
+            let row = (
+                record.id.to_string(),
+                encode(record)?,
+                record.expiry_date.unix_timestamp(),
+            );
+            let inserted = self
+                .write_row(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO NOTHING",
+                    row,
+                )
+                .await
+                .map_err(backend)?;
+            if inserted == 1 {
                 return Ok(());
             }
             record.id = Id::default();
@@ -50,26 +91,29 @@ impl SessionStore for DatabaseSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sqlx::query(
+        let row = (
+            record.id.to_string(),
+            encode(record)?,
+            record.expiry_date.unix_timestamp(),
+        );
+        self.write_row(
             "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            row,
         )
-        .bind(record.id.to_string())
-        .bind(encode(record)?)
-        .bind(record.expiry_date.unix_timestamp())
-        .execute(self.store.pool())
         .await
         .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
+        let mut reader = self.store.reader().await.map_err(backend)?;
+        let row: Option<(String, i64)> = sql::query_as(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
         .bind(id.to_string())
         .bind(OffsetDateTime::now_utc().unix_timestamp())
-        .fetch_optional(self.store.pool())
+        .fetch_optional(&mut reader)
         .await
         .map_err(backend)?;
         let Some((data, expires_at)) = row else {
@@ -85,23 +129,20 @@ impl SessionStore for DatabaseSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.store.pool())
+        self.delete_where("DELETE FROM sessions WHERE id = $1", id.to_string().into())
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map_err(backend)
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for DatabaseSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
-            .execute(self.store.pool())
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.delete_where(
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            OffsetDateTime::now_utc().unix_timestamp().into(),
+        )
+        .await
+        .map_err(backend)
     }
 }

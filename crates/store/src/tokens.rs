@@ -2,9 +2,9 @@
 
 use crate::accounts::Account;
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::{self, Conn, row_struct};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use serde::Serialize;
-use sqlx::FromRow;
 use time::Duration;
 use uuid::Uuid;
 
@@ -30,16 +30,17 @@ pub struct NewApiToken {
     pub expires_at: Option<Timestamp>,
 }
 
-#[derive(FromRow)]
-struct TokenRow {
-    id: String,
-    user_id: String,
-    name: String,
-    prefix: String,
-    created_at: String,
-    expires_at: Option<String>,
-    last_used_at: Option<String>,
-    revoked_at: Option<String>,
+row_struct! {
+    struct TokenRow {
+        id: String,
+        user_id: String,
+        name: String,
+        prefix: String,
+        created_at: String,
+        expires_at: Option<String>,
+        last_used_at: Option<String>,
+        revoked_at: Option<String>,
+    }
 }
 
 const TOKEN_COLUMNS: &str =
@@ -87,44 +88,48 @@ impl Store {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token.id.to_string())
-        .bind(token.user_id.to_string())
-        .bind(token.name.clone())
-        .bind(new.token_hash.clone())
-        .bind(token.prefix.clone())
-        .bind(token.created_at.to_stored())
-        .bind(token.expires_at.map(Timestamp::to_stored))
-        .execute(&mut *tx)
+        let state = (token, new.token_hash.clone(), ctx.clone());
+        self.write(state, |tx, (token, token_hash, ctx)| {
+            Box::pin(async move {
+                sql::query(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(token.id.to_string())
+                .bind(token.user_id.to_string())
+                .bind(&token.name)
+                .bind(token_hash)
+                .bind(&token.prefix)
+                .bind(token.created_at.to_stored())
+                .bind(token.expires_at.map(Timestamp::to_stored))
+                .execute(tx)
+                .await
+                .map_err(StoreError::unique_as("token"))?;
+                audit::record(
+                    tx,
+                    ctx,
+                    Change {
+                        action: "api_token.create",
+                        entity_type: "api_token",
+                        entity_id: token.id.to_string(),
+                        before: None,
+                        after: Some(token),
+                    },
+                )
+                .await?;
+                Ok(token.clone())
+            })
+        })
         .await
-        .map_err(StoreError::on_unique("token"))?;
-        audit::record(
-            &mut tx,
-            ctx,
-            Change {
-                action: "api_token.create",
-                entity_type: "api_token",
-                entity_id: token.id.to_string(),
-                before: None,
-                after: Some(&token),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(token)
     }
 
     /// The user's tokens, newest first, revoked ones included (they show when they were revoked).
     pub async fn list_api_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
         let sql =
             format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC");
-        let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<TokenRow> = sql::query_as(&sql)
             .bind(user_id.to_string())
-            .fetch_all(self.pool())
+            .fetch_all(&mut self.reader().await?)
             .await?;
         rows.into_iter().map(ApiToken::try_from).collect()
     }
@@ -137,44 +142,11 @@ impl Store {
         user_id: Uuid,
         token_id: Uuid,
     ) -> StoreResult<ApiToken> {
-        let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1 AND user_id = $2");
-        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(token_id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let before: ApiToken = row
-            .ok_or(StoreError::NotFound {
-                entity: "api token",
-            })?
-            .try_into()?;
-        if before.revoked_at.is_some() {
-            return Ok(before);
-        }
-        let after = ApiToken {
-            revoked_at: Some(Timestamp::now()),
-            ..before.clone()
-        };
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(after.revoked_at.map(Timestamp::to_stored))
-            .bind(token_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            ctx,
-            Change {
-                action: "api_token.revoke",
-                entity_type: "api_token",
-                entity_id: token_id.to_string(),
-                before: Some(&before),
-                after: Some(&after),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        let state = (user_id, token_id, ctx.clone());
+        self.write(state, |tx, (user_id, token_id, ctx)| {
+            Box::pin(revoke_in(tx, ctx, *user_id, *token_id))
+        })
+        .await
     }
 
     /// The account behind a live (unrevoked, unexpired) token with this hash.
@@ -183,13 +155,13 @@ impl Store {
         token_hash: &str,
     ) -> StoreResult<Option<(Uuid, Account)>> {
         let now = Timestamp::now();
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        let row: Option<(String, String, Option<String>)> = sql::query_as(
             "SELECT id, user_id, last_used_at FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
-        .bind(token_hash.to_owned())
+        .bind(token_hash)
         .bind(now.to_stored())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut self.reader().await?)
         .await?;
         let Some((token_id, user_id, last_used)) = row else {
             return Ok(None);
@@ -199,14 +171,68 @@ impl Store {
             .unwrap_or(now)
             .to_stored();
         if last_used.is_none_or(|t| t < cutoff) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now.to_stored())
-                .bind(token_id.clone())
-                .execute(self.pool())
-                .await?;
+            self.write(
+                (now.to_stored(), token_id.clone()),
+                |tx, (now, token_id)| {
+                    Box::pin(async move {
+                        sql::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(token_id)
+                            .execute(tx)
+                            .await?;
+                        Ok(())
+                    })
+                },
+            )
+            .await?;
         }
         let bad = |e: uuid::Error| StoreError::corrupt("api_tokens", e);
         let account = self.account(user_id.parse().map_err(bad)?).await?;
         Ok(Some((token_id.parse().map_err(bad)?, account)))
     }
+}
+
+/// Revokes the user's token (once: a revoked token is answered as it is).
+async fn revoke_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    user_id: Uuid,
+    token_id: Uuid,
+) -> StoreResult<ApiToken> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1 AND user_id = $2");
+    let row: Option<TokenRow> = sql::query_as(&sql)
+        .bind(token_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(tx)
+        .await?;
+    let before: ApiToken = row
+        .ok_or(StoreError::NotFound {
+            entity: "api token",
+        })?
+        .try_into()?;
+    if before.revoked_at.is_some() {
+        return Ok(before);
+    }
+    let after = ApiToken {
+        revoked_at: Some(Timestamp::now()),
+        ..before.clone()
+    };
+    sql::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(after.revoked_at.map(Timestamp::to_stored))
+        .bind(token_id.to_string())
+        .execute(tx)
+        .await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "api_token.revoke",
+            entity_type: "api_token",
+            entity_id: token_id.to_string(),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await?;
+    Ok(after)
 }

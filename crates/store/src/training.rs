@@ -3,6 +3,7 @@
 //! enrollments racing for the last seat cannot both get it.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::sql::Conn;
 use crate::values::{date_text, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::programmes::DateRange;
@@ -101,7 +102,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "course.create",
@@ -159,7 +160,7 @@ impl Store {
         .await?;
         let cohort = cohort_in(&mut *tx, id).await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "cohort.create",
@@ -220,7 +221,7 @@ impl Store {
         .await
         .map_err(StoreError::on_unique("participant_email"))?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "enrollment.create",
@@ -261,7 +262,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         audit::record(
-            &mut tx,
+            &mut Conn::Sqlx(&mut tx),
             ctx,
             Change {
                 action: "enrollment.complete",
