@@ -1,13 +1,12 @@
 //! Organisations and users.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
 use pavilion_domain::accounts::{OrganisationKind, OrganisationScope, Role};
 use pavilion_domain::text::{Email, Name};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,15 +84,16 @@ pub struct OrganisationChanges {
     pub country: Option<Country>,
 }
 
-#[derive(FromRow)]
-struct OrganisationRow {
-    id: String,
-    kind: String,
-    name: String,
-    country: String,
-    version: i64,
-    created_at: String,
-    updated_at: String,
+row_struct! {
+    struct OrganisationRow {
+        id: String,
+        kind: String,
+        name: String,
+        country: String,
+        version: i64,
+        created_at: String,
+        updated_at: String,
+    }
 }
 
 const ORGANISATION_COLUMNS: &str = "id, kind, name, country, version, created_at, updated_at";
@@ -114,14 +114,28 @@ impl TryFrom<OrganisationRow> for Organisation {
     }
 }
 
-#[derive(FromRow)]
-struct UserRow {
-    id: String,
-    email: String,
-    display_name: String,
-    role: String,
-    organisation_id: Option<String>,
-    created_at: String,
+row_struct! {
+    struct UserRow {
+        id: String,
+        email: String,
+        display_name: String,
+        role: String,
+        organisation_id: Option<String>,
+        created_at: String,
+    }
+}
+
+row_struct! {
+    /// A user's row with the password hash, for signing in.
+    struct CredentialsRow {
+        id: String,
+        email: String,
+        display_name: String,
+        role: String,
+        organisation_id: Option<String>,
+        created_at: String,
+        password_hash: String,
+    }
 }
 
 const USER_COLUMNS: &str = "id, email, display_name, role, organisation_id, created_at";
@@ -146,7 +160,7 @@ impl TryFrom<UserRow> for User {
 }
 
 async fn insert_organisation(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     ctx: &AuditContext,
     new: &NewOrganisation,
 ) -> StoreResult<Organisation> {
@@ -160,7 +174,7 @@ async fn insert_organisation(
         created_at: now,
         updated_at: now,
     };
-    sqlx::query(
+    sql::query(
         "INSERT INTO organisations (id, kind, name, country, version, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -171,10 +185,10 @@ async fn insert_organisation(
     .bind(org.version)
     .bind(now.to_stored())
     .bind(now.to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     audit::record(
-        &mut Conn::Sqlx(tx),
+        tx,
         ctx,
         Change {
             action: "organisation.create",
@@ -188,21 +202,11 @@ async fn insert_organisation(
     Ok(org)
 }
 
-pub(crate) async fn organisation_in_tx(
-    tx: &mut Transaction<'static, Any>,
-    id: Uuid,
-) -> StoreResult<Organisation> {
-    organisation_in(&mut **tx, id).await
-}
-
-async fn organisation_in<'e, E>(executor: E, id: Uuid) -> StoreResult<Organisation>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
+pub(crate) async fn organisation_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Organisation> {
     let sql = format!("SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = $1");
-    let row: Option<OrganisationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<OrganisationRow> = sql::query_as(&sql)
         .bind(id.to_string())
-        .fetch_optional(executor)
+        .fetch_optional(conn)
         .await?;
     row.ok_or(StoreError::NotFound {
         entity: "organisation",
@@ -216,14 +220,14 @@ impl Store {
         ctx: &AuditContext,
         new: &NewOrganisation,
     ) -> StoreResult<Organisation> {
-        let mut tx = self.begin_write().await?;
-        let org = insert_organisation(&mut tx, ctx, new).await?;
-        tx.commit().await?;
-        Ok(org)
+        self.write((ctx.clone(), new.clone()), |tx, (ctx, new)| {
+            Box::pin(insert_organisation(tx, ctx, new))
+        })
+        .await
     }
 
     pub async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
-        organisation_in(self.pool(), id).await
+        organisation_in(&mut self.reader().await?, id).await
     }
 
     /// The names of these organisations (unknown ids are left out).
@@ -232,14 +236,15 @@ impl Store {
         ids: &[Uuid],
     ) -> StoreResult<std::collections::HashMap<Uuid, String>> {
         let mut out = std::collections::HashMap::with_capacity(ids.len());
+        let mut reader = self.reader().await?;
         for chunk in ids.chunks(500) {
             let list = crate::values::placeholders(1, chunk.len());
             let sql = format!("SELECT id, name FROM organisations WHERE id IN ({list})");
-            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sql::query_as::<(String, String)>(&sql);
             for id in chunk {
                 query = query.bind(id.to_string());
             }
-            for (id, name) in query.fetch_all(self.pool()).await? {
+            for (id, name) in query.fetch_all(&mut reader).await? {
                 out.insert(crate::values::uuid("organisations", &id)?, name);
             }
         }
@@ -259,12 +264,12 @@ impl Store {
              WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR country = $2) \
                AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
         );
-        let rows: Vec<OrganisationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<OrganisationRow> = sql::query_as(&sql)
             .bind(kind.map(|k| k.as_str()))
             .bind(country.map(|c| c.code().to_owned()))
             .bind(after.map(|u| u.to_string()))
             .bind(i64::from(limit))
-            .fetch_all(self.pool())
+            .fetch_all(&mut self.reader().await?)
             .await?;
         rows.into_iter().map(Organisation::try_from).collect()
     }
@@ -278,126 +283,39 @@ impl Store {
         expected_version: Option<i64>,
         changes: &OrganisationChanges,
     ) -> StoreResult<Organisation> {
-        let mut tx = self.begin_write().await?;
-        let before = organisation_in_tx(&mut tx, id).await?;
-        if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-            tracing::debug!(
-                expected,
-                current = before.version,
-                "stale organisation update"
-            );
-            return Err(StoreError::VersionMismatch {
-                entity: "organisation",
-                current: before.version,
-            });
-        }
-        let after = Organisation {
-            name: changes.name.clone().unwrap_or_else(|| before.name.clone()),
-            country: changes.country.unwrap_or(before.country),
-            version: before.version + 1,
-            updated_at: Timestamp::now(),
-            ..before.clone()
-        };
-        // The version condition makes the check hold against writers in other processes too.
-        let updated = sqlx::query(
-            "UPDATE organisations SET name = $1, country = $2, version = $3, updated_at = $4 \
-             WHERE id = $5 AND version = $6",
-        )
-        .bind(after.name.as_str().to_owned())
-        .bind(after.country.code().to_owned())
-        .bind(after.version)
-        .bind(after.updated_at.to_stored())
-        .bind(id.to_string())
-        .bind(before.version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::VersionMismatch {
-                entity: "organisation",
-                current: before.version + 1,
-            });
-        }
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "organisation.update",
-                entity_type: "organisation",
-                entity_id: id.to_string(),
-                before: Some(&before),
-                after: Some(&after),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        let state = (ctx.clone(), id, expected_version, changes.clone());
+        self.write(state, |tx, (ctx, id, expected_version, changes)| {
+            Box::pin(update_organisation_in(
+                tx,
+                ctx,
+                *id,
+                *expected_version,
+                changes,
+            ))
+        })
+        .await
     }
 
     /// Creates a user (and, for a founder, their organisation) in one transaction.
     pub async fn create_user(&self, ctx: &AuditContext, new: &NewUser) -> StoreResult<Account> {
-        let mut tx = self.begin_write().await?;
-        let organisation = match &new.membership {
-            Membership::None => None,
-            Membership::Existing(id) => Some(organisation_in_tx(&mut tx, *id).await?),
-            Membership::Found(org) => Some(insert_organisation(&mut tx, ctx, org).await?),
-        };
-        let user = User {
-            id: Uuid::now_v7(),
-            email: new.email.clone(),
-            display_name: new.display_name.clone(),
-            role: new.role,
-            organisation_id: organisation.as_ref().map(|o| o.id),
-            created_at: Timestamp::now(),
-        };
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, display_name, role, organisation_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.email.as_str().to_owned())
-        .bind(new.password_hash.clone())
-        .bind(user.display_name.as_str().to_owned())
-        .bind(user.role.as_str())
-        .bind(user.organisation_id.map(|u| u.to_string()))
-        .bind(user.created_at.to_stored())
-        .execute(&mut *tx)
+        self.write((ctx.clone(), new.clone()), |tx, (ctx, new)| {
+            Box::pin(create_user_in(tx, ctx, new))
+        })
         .await
-        .map_err(StoreError::on_unique("email"))?;
-        let ctx = AuditContext {
-            actor_user_id: ctx.actor_user_id.or(Some(user.id)),
-            ..ctx.clone()
-        };
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            &ctx,
-            Change {
-                action: "user.create",
-                entity_type: "user",
-                entity_id: user.id.to_string(),
-                before: None,
-                after: Some(&user),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Account { user, organisation })
     }
 
     pub async fn account(&self, user_id: Uuid) -> StoreResult<Account> {
+        let mut reader = self.reader().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<UserRow> = sql::query_as(&sql)
             .bind(user_id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut reader)
             .await?;
         let user: User = row
             .ok_or(StoreError::NotFound { entity: "user" })?
             .try_into()?;
-        self.with_organisation(user).await
-    }
-
-    pub(crate) async fn with_organisation(&self, user: User) -> StoreResult<Account> {
         let organisation = match user.organisation_id {
-            Some(id) => Some(self.organisation(id).await?),
+            Some(id) => Some(organisation_in(&mut reader, id).await?),
             None => None,
         };
         Ok(Account { user, organisation })
@@ -405,18 +323,133 @@ impl Store {
 
     /// The user with this e-mail and their password hash, for signing in.
     pub async fn find_credentials(&self, email: &Email) -> StoreResult<Option<(User, String)>> {
-        #[derive(FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            user: UserRow,
-            password_hash: String,
-        }
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(email.as_str().to_owned())
-            .fetch_optional(self.pool())
+        let row: Option<CredentialsRow> = sql::query_as(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&mut self.reader().await?)
             .await?;
-        row.map(|r| Ok((r.user.try_into()?, r.password_hash)))
-            .transpose()
+        let Some(r) = row else { return Ok(None) };
+        let user = UserRow {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            organisation_id: r.organisation_id,
+            created_at: r.created_at,
+        };
+        Ok(Some((user.try_into()?, r.password_hash)))
     }
+}
+
+/// Applies profile changes (see [`Store::update_organisation`]).
+async fn update_organisation_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    id: Uuid,
+    expected_version: Option<i64>,
+    changes: &OrganisationChanges,
+) -> StoreResult<Organisation> {
+    let before = organisation_in(tx, id).await?;
+    if let Some(expected) = expected_version.filter(|v| *v != before.version) {
+        tracing::debug!(
+            expected,
+            current = before.version,
+            "stale organisation update"
+        );
+        return Err(StoreError::VersionMismatch {
+            entity: "organisation",
+            current: before.version,
+        });
+    }
+    let after = Organisation {
+        name: changes.name.clone().unwrap_or_else(|| before.name.clone()),
+        country: changes.country.unwrap_or(before.country),
+        version: before.version + 1,
+        updated_at: Timestamp::now(),
+        ..before.clone()
+    };
+    // The version condition makes the check hold against writers in other processes too.
+    let updated = sql::query(
+        "UPDATE organisations SET name = $1, country = $2, version = $3, updated_at = $4 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(after.name.as_str())
+    .bind(after.country.code())
+    .bind(after.version)
+    .bind(after.updated_at.to_stored())
+    .bind(id.to_string())
+    .bind(before.version)
+    .execute(tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::VersionMismatch {
+            entity: "organisation",
+            current: before.version + 1,
+        });
+    }
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "organisation.update",
+            entity_type: "organisation",
+            entity_id: id.to_string(),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Creates a user, and a founder's organisation (see [`Store::create_user`]).
+async fn create_user_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    new: &NewUser,
+) -> StoreResult<Account> {
+    let organisation = match &new.membership {
+        Membership::None => None,
+        Membership::Existing(id) => Some(organisation_in(tx, *id).await?),
+        Membership::Found(org) => Some(insert_organisation(tx, ctx, org).await?),
+    };
+    let user = User {
+        id: Uuid::now_v7(),
+        email: new.email.clone(),
+        display_name: new.display_name.clone(),
+        role: new.role,
+        organisation_id: organisation.as_ref().map(|o| o.id),
+        created_at: Timestamp::now(),
+    };
+    sql::query(
+        "INSERT INTO users (id, email, password_hash, display_name, role, organisation_id, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(user.id.to_string())
+    .bind(user.email.as_str())
+    .bind(&new.password_hash)
+    .bind(user.display_name.as_str())
+    .bind(user.role.as_str())
+    .bind(user.organisation_id.map(|u| u.to_string()))
+    .bind(user.created_at.to_stored())
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("email"))?;
+    let ctx = AuditContext {
+        actor_user_id: ctx.actor_user_id.or(Some(user.id)),
+        ..ctx.clone()
+    };
+    audit::record(
+        tx,
+        &ctx,
+        Change {
+            action: "user.create",
+            entity_type: "user",
+            entity_id: user.id.to_string(),
+            before: None,
+            after: Some(&user),
+        },
+    )
+    .await?;
+    Ok(Account { user, organisation })
 }

@@ -514,7 +514,9 @@ impl Store {
         };
         let mut launched = Vec::new();
         if to == ApplicationStatus::Approved {
-            let seller = crate::accounts::organisation_in_tx(&mut tx, before.seller_id).await?;
+            let seller =
+                crate::accounts::organisation_in(&mut Conn::Sqlx(&mut tx), before.seller_id)
+                    .await?;
             for channel in &before.channels {
                 if let Some(p) =
                     launch_if_due(&mut tx, self.backend(), ctx, seller.country, *channel).await?
