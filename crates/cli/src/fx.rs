@@ -51,8 +51,9 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         actor_user_id: None,
         request_id: Some("pavilion fx import".into()),
     };
+    let counting = bar.clone();
     let written = store
-        .import_rates(&ctx, &parsed.rates, |n| bar.inc(n as u64))
+        .import_rates(&ctx, &parsed.rates, move |n| counting.inc(n as u64))
         .await?;
     bar.finish_and_clear();
     println!(

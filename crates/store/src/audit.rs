@@ -3,10 +3,9 @@
 //! Entries are written in the same transaction as the change they describe, so the log can
 //! neither miss a change nor record one that was rolled back.
 
-use crate::sql::{self, Conn};
+use crate::sql::{self, Conn, row_struct};
 use crate::{StoreError, StoreResult, Timestamp};
 use serde::Serialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 /// Who is acting and on behalf of which request; passed to every audited write.
@@ -78,17 +77,18 @@ pub(crate) async fn record(
     Ok(())
 }
 
-#[derive(FromRow)]
-struct AuditRow {
-    id: String,
-    at: String,
-    actor_user_id: Option<String>,
-    action: String,
-    entity_type: String,
-    entity_id: String,
-    before_json: Option<String>,
-    after_json: Option<String>,
-    request_id: Option<String>,
+row_struct! {
+    struct AuditRow {
+        id: String,
+        at: String,
+        actor_user_id: Option<String>,
+        action: String,
+        entity_type: String,
+        entity_id: String,
+        before_json: Option<String>,
+        after_json: Option<String>,
+        request_id: Option<String>,
+    }
 }
 
 impl TryFrom<AuditRow> for AuditEntry {
@@ -134,7 +134,7 @@ impl crate::Store {
         before: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<AuditEntry>> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
+        let rows: Vec<AuditRow> = sql::query_as(
             "SELECT id, at, actor_user_id, action, entity_type, entity_id, before_json, after_json, \
              request_id FROM audit_log \
              WHERE ($1 IS NULL OR entity_type = $1) AND ($2 IS NULL OR entity_id = $2) \
@@ -146,7 +146,7 @@ impl crate::Store {
         .bind(filter.actor_user_id.map(|u| u.to_string()))
         .bind(before.map(|u| u.to_string()))
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.into_iter().map(AuditEntry::try_from).collect()
     }

@@ -8,7 +8,6 @@ use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::{Departure, Localized, ProductDraft, ProductKind, Variant};
 use pavilion_domain::{Country, HsCode, Money};
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -35,7 +34,6 @@ pub struct Product {
 }
 
 row_struct! {
-    #[derive(FromRow)]
     struct ProductRow {
         id: String,
         seller_id: String,
@@ -210,14 +208,15 @@ impl ProductToIndex {
 
 const INDEX_COLUMNS: &str = "id, seller_id, body, category, archived_at, created_at";
 
-#[derive(FromRow)]
-struct IndexRow {
-    id: String,
-    seller_id: String,
-    body: String,
-    category: Option<String>,
-    archived_at: Option<String>,
-    created_at: String,
+row_struct! {
+    struct IndexRow {
+        id: String,
+        seller_id: String,
+        body: String,
+        category: Option<String>,
+        archived_at: Option<String>,
+        created_at: String,
+    }
 }
 
 /// The part of a product's `body` the index reads (the fields keep `ProductDraft`'s names; the
@@ -381,30 +380,33 @@ pub(crate) async fn product_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Pro
 }
 
 async fn write_departures(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     id: Uuid,
     departures: &[Departure],
 ) -> StoreResult<()> {
     for d in departures {
         // Seats already sold stay sold; the CHECK refuses cutting seats below them.
-        sqlx::query(
+        sql::query(
             "INSERT INTO departures (product_id, date, seats, seats_sold) VALUES ($1, $2, $3, 0) \
              ON CONFLICT (product_id, date) DO UPDATE SET seats = excluded.seats",
         )
         .bind(id.to_string())
         .bind(date_text(d.date))
         .bind(i64::from(d.seats))
-        .execute(&mut **tx)
+        .execute(tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_check_violation() => StoreError::Rule {
-                field: "departures",
-                detail: format!(
-                    "the departure of {} has sold more seats than {}",
-                    d.date, d.seats
-                ),
-            },
-            _ => StoreError::Database(e),
+        .map_err(|e| {
+            if e.is_check_violation() {
+                StoreError::Rule {
+                    field: "departures",
+                    detail: format!(
+                        "the departure of {} has sold more seats than {}",
+                        d.date, d.seats
+                    ),
+                }
+            } else {
+                e
+            }
         })?;
     }
     Ok(())
@@ -412,37 +414,30 @@ async fn write_departures(
 
 /// Keeps one stock row per variant: new SKUs are added, stock set, and SKUs no longer offered
 /// removed.
-async fn write_variants(
-    tx: &mut Transaction<'static, Any>,
-    id: Uuid,
-    variants: &[Variant],
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM product_variants WHERE product_id = $1")
+async fn write_variants(tx: &mut Conn<'_>, id: Uuid, variants: &[Variant]) -> StoreResult<()> {
+    sql::query("DELETE FROM product_variants WHERE product_id = $1")
         .bind(id.to_string())
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
     for v in variants {
-        sqlx::query("INSERT INTO product_variants (product_id, sku, stock) VALUES ($1, $2, $3)")
+        sql::query("INSERT INTO product_variants (product_id, sku, stock) VALUES ($1, $2, $3)")
             .bind(id.to_string())
-            .bind(v.sku.clone())
+            .bind(&v.sku)
             .bind(v.stock.map(i64::from))
-            .execute(&mut **tx)
+            .execute(tx)
             .await?;
     }
     Ok(())
 }
 
 /// Refuses a category slug the tree does not have (the foreign key guards the race).
-async fn check_category(
-    tx: &mut Transaction<'static, Any>,
-    draft: &ProductDraft,
-) -> StoreResult<()> {
+async fn check_category(tx: &mut Conn<'_>, draft: &ProductDraft) -> StoreResult<()> {
     let Some(slug) = &draft.category else {
         return Ok(());
     };
-    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM categories WHERE slug = $1")
-        .bind(slug.clone())
-        .fetch_optional(&mut **tx)
+    let found: Option<(String,)> = sql::query_as("SELECT id FROM categories WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(tx)
         .await?;
     match found {
         Some(_) => Ok(()),
@@ -459,15 +454,15 @@ pub const PRODUCTS_IMPORTED: &str = "products.imported";
 
 /// Publishes that the products with ids from `first` to `last` (inclusive) were imported;
 /// returns the entry's outbox position.
-pub async fn publish_import(
-    tx: &mut Transaction<'static, Any>,
+pub(crate) async fn publish_import(
+    tx: &mut Conn<'_>,
     first: Uuid,
     last: Uuid,
     count: u64,
 ) -> StoreResult<i64> {
     let payload = serde_json::json!({"first": first, "last": last, "count": count});
     events::publish_at(
-        &mut Conn::Sqlx(tx),
+        tx,
         PRODUCTS_IMPORTED,
         "product_range",
         &format!("{first}..{last}"),
@@ -476,10 +471,10 @@ pub async fn publish_import(
     .await
 }
 
-async fn publish_change(tx: &mut Transaction<'static, Any>, product: &Product) -> StoreResult<()> {
+async fn publish_change(tx: &mut Conn<'_>, product: &Product) -> StoreResult<()> {
     let payload = serde_json::json!({"product_id": product.id, "version": product.version, "archived": product.archived});
     events::publish(
-        &mut Conn::Sqlx(tx),
+        tx,
         "product.changed",
         "product",
         &product.id.to_string(),
@@ -495,43 +490,11 @@ impl Store {
         seller_id: Uuid,
         draft: &ProductDraft,
     ) -> StoreResult<Product> {
-        let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        let mut tx = self.begin_write().await?;
-        check_category(&mut tx, draft).await?;
-        sqlx::query(
-            "INSERT INTO products (id, seller_id, kind, origin, hs, body, stock, category, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+        self.write(
+            (ctx.clone(), seller_id, draft.clone()),
+            |tx, (ctx, seller_id, draft)| Box::pin(create_product_in(tx, ctx, *seller_id, draft)),
         )
-        .bind(id.to_string())
-        .bind(seller_id.to_string())
-        .bind(draft.kind.as_str())
-        .bind(draft.origin.code())
-        .bind(draft.hs.digits().to_owned())
-        .bind(body(draft)?)
-        .bind(draft.stock.map(i64::from))
-        .bind(draft.category.clone())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        write_departures(&mut tx, id, &draft.departures).await?;
-        write_variants(&mut tx, id, &draft.variants).await?;
-        let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
-        publish_change(&mut tx, &product).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "product.create",
-                entity_type: "product",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(&product),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(product)
+        .await
     }
 
     /// One product, read without a transaction: most products need a single statement (their
@@ -549,75 +512,19 @@ impl Store {
         expected_version: Option<i64>,
         draft: &ProductDraft,
     ) -> StoreResult<Product> {
-        let mut tx = self.begin_write().await?;
-        let before = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
-        check_category(&mut tx, draft).await?;
-        let version = expected_version.unwrap_or(before.version);
-        let updated = sqlx::query(
-            "UPDATE products SET kind = $1, origin = $2, hs = $3, body = $4, stock = $5, category = $6, \
-             version = version + 1, updated_at = $7 WHERE id = $8 AND version = $9",
-        )
-        .bind(draft.kind.as_str())
-        .bind(draft.origin.code())
-        .bind(draft.hs.digits().to_owned())
-        .bind(body(draft)?)
-        .bind(draft.stock.map(i64::from))
-        .bind(draft.category.clone())
-        .bind(Timestamp::now().to_stored())
-        .bind(id.to_string())
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::VersionMismatch {
-                entity: "product",
-                current: before.version,
-            });
-        }
-        write_departures(&mut tx, id, &draft.departures).await?;
-        write_variants(&mut tx, id, &draft.variants).await?;
-        let after = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
-        publish_change(&mut tx, &after).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "product.update",
-                entity_type: "product",
-                entity_id: id.to_string(),
-                before: Some(&before),
-                after: Some(&after),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        let state = (ctx.clone(), id, expected_version, draft.clone());
+        self.write(state, |tx, (ctx, id, expected_version, draft)| {
+            Box::pin(update_product_in(tx, ctx, *id, *expected_version, draft))
+        })
+        .await
     }
 
     /// Takes a product off sale (it stays for orders and statistics that name it).
     pub async fn archive_product(&self, ctx: &AuditContext, id: Uuid) -> StoreResult<Product> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE products SET archived_at = COALESCE(archived_at, $1), version = version + 1 WHERE id = $2")
-            .bind(Timestamp::now().to_stored())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let product = product_in(&mut Conn::Sqlx(&mut tx), id).await?;
-        publish_change(&mut tx, &product).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "product.archive",
-                entity_type: "product",
-                entity_id: id.to_string(),
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(product)
+        self.write((ctx.clone(), id), |tx, (ctx, id)| {
+            Box::pin(archive_product_in(tx, ctx, *id))
+        })
+        .await
     }
 
     /// Every product id in creation order, a page at a time (for rebuilding indexes).
@@ -628,11 +535,14 @@ impl Store {
     ) -> StoreResult<Vec<Uuid>> {
         let bounds = IdBounds::after(after);
         let sql = bounds.page_sql("id", false);
-        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+        let mut q = sql::query_as::<(String,)>(&sql);
         for value in bounds.values() {
             q = q.bind(value);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&mut self.reader().await?)
+            .await?;
         rows.into_iter().map(|(id,)| uuid(T, &id)).collect()
     }
 
@@ -655,14 +565,14 @@ impl Store {
     ) -> StoreResult<Vec<Product>> {
         let bounds = IdBounds { after, up_to };
         let sql = bounds.page_sql(COLUMNS, false);
-        let mut tx = self.pool().begin().await?;
-        let mut q = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
+        let mut conn = self.snapshot().await?;
+        let mut q = sql::query_as::<ProductRow>(&sql);
         for value in bounds.values() {
             q = q.bind(value);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        let out = hydrate_many(&mut Conn::Sqlx(&mut tx), rows).await?;
-        tx.commit().await?;
+        let rows = q.bind(i64::from(limit)).fetch_all(&mut conn).await?;
+        let out = hydrate_many(&mut conn, rows).await?;
+        conn.commit().await?;
         Ok(out)
     }
 
@@ -695,15 +605,14 @@ impl Store {
     ) -> StoreResult<Vec<Product>> {
         let bounds = IdBounds::after(after);
         let sql = bounds.page_sql(COLUMNS, true);
-        let mut tx = self.pool().begin().await?;
-        let mut q =
-            sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql)).bind(seller_id.to_string());
+        let mut conn = self.snapshot().await?;
+        let mut q = sql::query_as::<ProductRow>(&sql).bind(seller_id.to_string());
         for value in bounds.values() {
             q = q.bind(value);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        let out = hydrate_many(&mut Conn::Sqlx(&mut tx), rows).await?;
-        tx.commit().await?;
+        let rows = q.bind(i64::from(limit)).fetch_all(&mut conn).await?;
+        let out = hydrate_many(&mut conn, rows).await?;
+        conn.commit().await?;
         Ok(out)
     }
 
@@ -715,11 +624,14 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<ProductToIndex>> {
         let sql = bounds.page_sql(INDEX_COLUMNS, false);
-        let mut q = sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql));
+        let mut q = sql::query_as::<IndexRow>(&sql);
         for value in bounds.values() {
             q = q.bind(value);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&mut self.reader().await?)
+            .await?;
         rows.into_iter().map(IndexRow::into_product).collect()
     }
 
@@ -732,12 +644,14 @@ impl Store {
     ) -> StoreResult<Vec<ProductToIndex>> {
         let bounds = IdBounds::after(after);
         let sql = bounds.page_sql(INDEX_COLUMNS, true);
-        let mut q =
-            sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql)).bind(seller_id.to_string());
+        let mut q = sql::query_as::<IndexRow>(&sql).bind(seller_id.to_string());
         for value in bounds.values() {
             q = q.bind(value);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&mut self.reader().await?)
+            .await?;
         rows.into_iter().map(IndexRow::into_product).collect()
     }
 
@@ -745,21 +659,144 @@ impl Store {
     /// exist, in id order.
     pub async fn products_to_index_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<ProductToIndex>> {
         let mut out = Vec::with_capacity(ids.len());
+        let mut reader = self.reader().await?;
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "SELECT {INDEX_COLUMNS} FROM products WHERE id IN ({}) ORDER BY id",
                 placeholders(1, chunk.len())
             );
-            let mut q = sqlx::query_as::<_, IndexRow>(sqlx::AssertSqlSafe(sql));
+            let mut q = sql::query_as::<IndexRow>(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());
             }
-            for row in q.fetch_all(self.pool()).await? {
+            for row in q.fetch_all(&mut reader).await? {
                 out.push(row.into_product()?);
             }
         }
         Ok(out)
     }
+}
+
+async fn create_product_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    seller_id: Uuid,
+    draft: &ProductDraft,
+) -> StoreResult<Product> {
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    check_category(tx, draft).await?;
+    sql::query(
+        "INSERT INTO products (id, seller_id, kind, origin, hs, body, stock, category, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+    )
+    .bind(id.to_string())
+    .bind(seller_id.to_string())
+    .bind(draft.kind.as_str())
+    .bind(draft.origin.code())
+    .bind(draft.hs.digits())
+    .bind(body(draft)?)
+    .bind(draft.stock.map(i64::from))
+    .bind(draft.category.clone())
+    .bind(now)
+    .execute(tx)
+    .await?;
+    write_departures(tx, id, &draft.departures).await?;
+    write_variants(tx, id, &draft.variants).await?;
+    let product = product_in(tx, id).await?;
+    publish_change(tx, &product).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "product.create",
+            entity_type: "product",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(&product),
+        },
+    )
+    .await?;
+    Ok(product)
+}
+
+async fn update_product_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    id: Uuid,
+    expected_version: Option<i64>,
+    draft: &ProductDraft,
+) -> StoreResult<Product> {
+    let before = product_in(tx, id).await?;
+    check_category(tx, draft).await?;
+    let version = expected_version.unwrap_or(before.version);
+    let updated = sql::query(
+        "UPDATE products SET kind = $1, origin = $2, hs = $3, body = $4, stock = $5, category = $6, \
+         version = version + 1, updated_at = $7 WHERE id = $8 AND version = $9",
+    )
+    .bind(draft.kind.as_str())
+    .bind(draft.origin.code())
+    .bind(draft.hs.digits())
+    .bind(body(draft)?)
+    .bind(draft.stock.map(i64::from))
+    .bind(draft.category.clone())
+    .bind(Timestamp::now().to_stored())
+    .bind(id.to_string())
+    .bind(version)
+    .execute(tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::VersionMismatch {
+            entity: "product",
+            current: before.version,
+        });
+    }
+    write_departures(tx, id, &draft.departures).await?;
+    write_variants(tx, id, &draft.variants).await?;
+    let after = product_in(tx, id).await?;
+    publish_change(tx, &after).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "product.update",
+            entity_type: "product",
+            entity_id: id.to_string(),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+async fn archive_product_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    id: Uuid,
+) -> StoreResult<Product> {
+    sql::query(
+        "UPDATE products SET archived_at = COALESCE(archived_at, $1), version = version + 1 WHERE id = $2",
+    )
+    .bind(Timestamp::now().to_stored())
+    .bind(id.to_string())
+    .execute(tx)
+    .await?;
+    let product = product_in(tx, id).await?;
+    publish_change(tx, &product).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "product.archive",
+            entity_type: "product",
+            entity_id: id.to_string(),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    Ok(product)
 }
 
 #[cfg(test)]
@@ -786,14 +823,18 @@ mod tests {
         ] {
             for columns in ["id", COLUMNS, INDEX_COLUMNS] {
                 let sql = format!("EXPLAIN QUERY PLAN {}", bounds.page_sql(columns, by_seller));
-                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+                let mut q = sql::query_as::<(i64, i64, i64, String)>(&sql);
                 if by_seller {
                     q = q.bind(Uuid::nil().to_string());
                 }
                 for value in bounds.values() {
                     q = q.bind(value);
                 }
-                let plan = q.bind(10_i64).fetch_all(store.pool()).await.unwrap();
+                let plan = q
+                    .bind(10_i64)
+                    .fetch_all(&mut store.reader().await.unwrap())
+                    .await
+                    .unwrap();
                 let main = &plan
                     .iter()
                     .find(|(_, _, _, detail)| {

@@ -10,14 +10,13 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::catalogue::{ProductToIndex, publish_import};
-use crate::sql::Conn;
+use crate::sql::{self, Conn};
 use crate::values::date_text;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::catalogue::ProductDraft;
 use pavilion_domain::catalogue::csv::{ImportRow, RowResult};
 use pavilion_domain::fx::{FileErrors, RowError};
 use serde::Serialize;
-use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,9 +143,9 @@ impl IdSequence {
 
 /// `(…),(…)` for `rows` rows of `per_row` parameters followed by the `fixed` SQL values.
 ///
-/// SQLite gets anonymous `?` parameters: sqlx looks up the name of every numbered (`$n`)
-/// parameter, and SQLite finds a name by scanning all of them, which makes binding a statement
-/// of thousands of `$n` parameters quadratic. PostgreSQL only knows `$n`.
+/// SQLite gets anonymous `?` parameters: binding a numbered (`$n`) parameter looks up its name,
+/// and SQLite finds a name by scanning all of a statement's parameters, which makes binding a
+/// statement of thousands of `$n` parameters quadratic. PostgreSQL only knows `$n`.
 fn values_list(backend: Backend, rows: usize, per_row: usize, fixed: &str) -> String {
     let mut sql = String::with_capacity(rows * (per_row * 7 + fixed.len() + 4));
     let mut n = 0;
@@ -219,28 +218,31 @@ impl Statements {
 }
 
 /// Database refusals during the writes, in the terms of the file.
-fn refused(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Rule {
+fn refused(e: StoreError) -> StoreError {
+    if e.is_foreign_key_violation() {
+        StoreError::Rule {
             field: "seller_id",
             detail: "a seller or category the file names was removed during the import; nothing was imported".into(),
-        },
-        sqlx::Error::Database(db) if db.is_check_violation() => StoreError::Rule {
+        }
+    } else if e.is_check_violation() {
+        StoreError::Rule {
             field: "row",
-            detail: format!("the database refused a row ({}); nothing was imported", db.message()),
-        },
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Rule {
+            detail: format!("the database refused a row ({e}); nothing was imported"),
+        }
+    } else if e.is_unique_violation() {
+        StoreError::Rule {
             field: "row",
-            detail: format!("a product, SKU or departure is repeated ({}); nothing was imported", db.message()),
-        },
-        _ => StoreError::Database(e),
+            detail: format!("a product, SKU or departure is repeated ({e}); nothing was imported"),
+        }
+    } else {
+        e
     }
 }
 
 /// Which of `keys` exist, asking the database in a few `IN (…)` lists; `sql` holds `{}` where the
 /// list goes and returns the key first.
 async fn existing(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     sql: &str,
     keys: &BTreeSet<String>,
 ) -> StoreResult<HashMap<String, String>> {
@@ -248,12 +250,12 @@ async fn existing(
     let mut found = HashMap::new();
     for chunk in keys.chunks(LOOKUP_BATCH) {
         let list = crate::values::placeholders(1, chunk.len());
-        let mut q =
-            sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.replace("{}", &list)));
+        let text = sql.replace("{}", &list);
+        let mut q = sql::query_as::<(String, String)>(&text);
         for k in chunk {
-            q = q.bind((*k).clone());
+            q = q.bind(*k);
         }
-        found.extend(q.fetch_all(&mut **tx).await?);
+        found.extend(q.fetch_all(tx).await?);
     }
     Ok(found)
 }
@@ -277,11 +279,7 @@ struct References {
 impl References {
     /// Every row naming a seller that is not a seller organisation, or a category not in the
     /// tree.
-    async fn check(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-        rows: &[Named],
-    ) -> StoreResult<Vec<RowError>> {
+    async fn check(&mut self, tx: &mut Conn<'_>, rows: &[Named]) -> StoreResult<Vec<RowError>> {
         let sellers: BTreeSet<Uuid> = rows
             .iter()
             .map(|r| r.seller)
@@ -415,13 +413,14 @@ fn read_batch(
 
 /// Writes one batch of products and their departures and variants.
 async fn write_batch(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     statements: &mut Statements,
     batch: Vec<Prepared>,
 ) -> StoreResult<()> {
     let mut departures = Vec::new();
     let mut variants = Vec::new();
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(statements.get(0, batch.len())));
+    let text = statements.get(0, batch.len());
+    let mut q = sql::query(&text);
     for p in batch {
         for (date, seats) in p.departures {
             departures.push((p.id.clone(), date, seats));
@@ -439,23 +438,25 @@ async fn write_batch(
             .bind(p.stock)
             .bind(p.category);
     }
-    q.execute(&mut **tx).await.map_err(refused)?;
+    q.execute(tx).await.map_err(refused)?;
     while !departures.is_empty() {
         let rest = departures.split_off(departures.len().min(CHILD_BATCH));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(statements.get(1, departures.len())));
+        let text = statements.get(1, departures.len());
+        let mut q = sql::query(&text);
         for (id, date, seats) in departures {
             q = q.bind(id).bind(date).bind(seats);
         }
-        q.execute(&mut **tx).await.map_err(refused)?;
+        q.execute(tx).await.map_err(refused)?;
         departures = rest;
     }
     while !variants.is_empty() {
         let rest = variants.split_off(variants.len().min(CHILD_BATCH));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(statements.get(2, variants.len())));
+        let text = statements.get(2, variants.len());
+        let mut q = sql::query(&text);
         for (id, sku, stock) in variants {
             q = q.bind(id).bind(sku).bind(stock);
         }
-        q.execute(&mut **tx).await.map_err(refused)?;
+        q.execute(tx).await.map_err(refused)?;
         variants = rest;
     }
     Ok(())
@@ -464,8 +465,8 @@ async fn write_batch(
 impl Store {
     /// How many products there are, archived ones included.
     pub async fn product_count(&self) -> StoreResult<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM products")
-            .fetch_one(self.pool())
+        let (n,): (i64,) = sql::query_as("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut self.reader().await?)
             .await?;
         Ok(n)
     }
@@ -500,7 +501,10 @@ impl Store {
         mut progress: impl FnMut(usize) + Send,
         mut observer: Option<ImportObserver>,
     ) -> Result<ImportSummary, ImportError> {
+        // The import's one transaction streams for as long as the file is read, awaiting rows,
+        // so it cannot be a group-commit job: it holds a write connection of its own.
         let mut tx = self.begin_write().await?;
+        let mut conn = Conn::Sqlx(&mut tx);
         // Every product of the import is created at this instant (read back equal: to the µs).
         let created_at = Timestamp::now();
         let mut statements = Statements {
@@ -539,7 +543,7 @@ impl Store {
         while let Some(batch) = receive.recv().await {
             let batch = batch?;
             errors.extend(batch.errors);
-            let refused = references.check(&mut tx, &batch.named).await?;
+            let refused = references.check(&mut conn, &batch.named).await?;
             if !refused.is_empty() {
                 failed.store(true, Ordering::Relaxed);
                 errors.extend(refused);
@@ -552,7 +556,7 @@ impl Store {
             }
             sellers.extend(batch.named.iter().map(|n| n.seller));
             let n = batch.rows.len();
-            write_batch(&mut tx, &mut statements, batch.rows).await?;
+            write_batch(&mut conn, &mut statements, batch.rows).await?;
             count += n;
             progress(n);
         }
@@ -573,7 +577,7 @@ impl Store {
             });
         };
 
-        let seq = publish_import(&mut tx, first, last, count as u64).await?;
+        let seq = publish_import(&mut conn, first, last, count as u64).await?;
         let summary = BTreeMap::from([
             ("imported", serde_json::json!(count)),
             ("first_id", serde_json::json!(first)),
@@ -581,7 +585,7 @@ impl Store {
             ("sellers", serde_json::json!(sellers.len())),
         ]);
         audit::record(
-            &mut Conn::Sqlx(&mut tx),
+            &mut conn,
             ctx,
             Change {
                 action: "product.import",
@@ -592,6 +596,7 @@ impl Store {
             },
         )
         .await?;
+        drop(conn);
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ImportSummary {
             imported: count as u64,

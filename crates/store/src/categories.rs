@@ -2,13 +2,12 @@
 //! and the tree stays within the domain's depth limit.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::catalogue::Localized;
 use pavilion_domain::catalogue::category::{CategoryDraft, MAX_DEPTH};
 use serde::Serialize;
-use sqlx::FromRow;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -21,13 +20,14 @@ pub struct Category {
     pub position: u32,
 }
 
-#[derive(FromRow)]
-struct CategoryRow {
-    id: String,
-    slug: String,
-    parent: Option<String>,
-    names: String,
-    position: i64,
+row_struct! {
+    struct CategoryRow {
+        id: String,
+        slug: String,
+        parent: Option<String>,
+        names: String,
+        position: i64,
+    }
 }
 
 const T: &str = "categories";
@@ -109,73 +109,19 @@ impl Store {
         ctx: &AuditContext,
         draft: &CategoryDraft,
     ) -> StoreResult<Category> {
-        let id = Uuid::now_v7();
-        let mut tx = self.begin_write().await?;
-        let mut parent_id = None;
-        if let Some(parent) = &draft.parent {
-            let row: Option<(String,)> =
-                sqlx::query_as("SELECT id FROM categories WHERE slug = $1")
-                    .bind(parent.clone())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some((pid,)) = row else {
-                return Err(StoreError::Rule {
-                    field: "parent",
-                    detail: format!("there is no category {parent:?}"),
-                });
-            };
-            let depth = ancestors(&mut tx, &pid).await?;
-            if depth + 1 >= MAX_DEPTH {
-                return Err(StoreError::Rule {
-                    field: "parent",
-                    detail: format!("categories nest at most {MAX_DEPTH} deep"),
-                });
-            }
-            parent_id = Some(pid);
-        }
-        let names = serde_json::to_string(&draft.names).map_err(|e| StoreError::corrupt(T, e))?;
-        sqlx::query(
-            "INSERT INTO categories (id, slug, parent_id, names, position, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.to_string())
-        .bind(draft.slug.clone())
-        .bind(parent_id)
-        .bind(names)
-        .bind(i64::from(draft.position))
-        .bind(Timestamp::now().to_stored())
-        .execute(&mut *tx)
+        self.write((ctx.clone(), draft.clone()), |tx, (ctx, draft)| {
+            Box::pin(create_category_in(tx, ctx, draft))
+        })
         .await
-        .map_err(StoreError::on_unique("slug"))?;
-        let category = Category {
-            id,
-            slug: draft.slug.clone(),
-            parent: draft.parent.clone(),
-            names: draft.names.clone(),
-            position: draft.position,
-        };
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "category.create",
-                entity_type: "category",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(&category),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(category)
     }
 
     /// The whole tree (it is small: hundreds of nodes, read whole and cached by callers).
     pub async fn category_tree(&self) -> StoreResult<CategoryTree> {
-        let rows: Vec<CategoryRow> = sqlx::query_as(
+        let rows: Vec<CategoryRow> = sql::query_as(
             "SELECT c.id, c.slug, p.slug AS parent, c.names, c.position \
              FROM categories c LEFT JOIN categories p ON p.id = c.parent_id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         let categories = rows
             .into_iter()
@@ -186,7 +132,7 @@ impl Store {
 }
 
 /// How many ancestors the category `id` has, counting itself.
-async fn ancestors(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> StoreResult<usize> {
+async fn ancestors(tx: &mut Conn<'_>, id: &str) -> StoreResult<usize> {
     let mut depth = 0;
     let mut next = Some(id.to_owned());
     while let Some(current) = next {
@@ -195,11 +141,73 @@ async fn ancestors(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> 
             break;
         }
         let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT parent_id FROM categories WHERE id = $1")
+            sql::query_as("SELECT parent_id FROM categories WHERE id = $1")
                 .bind(current)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(tx)
                 .await?;
         next = row.and_then(|(p,)| p);
     }
     Ok(depth)
+}
+
+async fn create_category_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    draft: &CategoryDraft,
+) -> StoreResult<Category> {
+    let id = Uuid::now_v7();
+    let mut parent_id = None;
+    if let Some(parent) = &draft.parent {
+        let row: Option<(String,)> = sql::query_as("SELECT id FROM categories WHERE slug = $1")
+            .bind(parent)
+            .fetch_optional(tx)
+            .await?;
+        let Some((pid,)) = row else {
+            return Err(StoreError::Rule {
+                field: "parent",
+                detail: format!("there is no category {parent:?}"),
+            });
+        };
+        let depth = ancestors(tx, &pid).await?;
+        if depth + 1 >= MAX_DEPTH {
+            return Err(StoreError::Rule {
+                field: "parent",
+                detail: format!("categories nest at most {MAX_DEPTH} deep"),
+            });
+        }
+        parent_id = Some(pid);
+    }
+    let names = serde_json::to_string(&draft.names).map_err(|e| StoreError::corrupt(T, e))?;
+    sql::query(
+        "INSERT INTO categories (id, slug, parent_id, names, position, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(&draft.slug)
+    .bind(parent_id)
+    .bind(names)
+    .bind(i64::from(draft.position))
+    .bind(Timestamp::now().to_stored())
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("slug"))?;
+    let category = Category {
+        id,
+        slug: draft.slug.clone(),
+        parent: draft.parent.clone(),
+        names: draft.names.clone(),
+        position: draft.position,
+    };
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "category.create",
+            entity_type: "category",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(&category),
+        },
+    )
+    .await?;
+    Ok(category)
 }

@@ -64,15 +64,8 @@ impl StoreError {
         }
     }
 
-    /// Turns a unique-constraint violation into `Conflict { field }`, leaving other errors as they are.
-    pub(crate) fn on_unique(field: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |err| match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
-            _ => StoreError::Database(err),
-        }
-    }
-
-    /// `on_unique` for statements run through `sql`, on either backend.
+    /// Turns a unique-constraint violation into `Conflict { field }`, leaving other errors as
+    /// they are.
     pub(crate) fn unique_as(field: &'static str) -> impl FnOnce(StoreError) -> StoreError {
         move |err| {
             if err.is_unique_violation() {
@@ -102,6 +95,16 @@ impl StoreError {
             StoreError::Database(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
             StoreError::Sqlite(e) => {
                 sqlite_extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_check_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.is_check_violation(),
+            StoreError::Sqlite(e) => {
+                sqlite_extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK)
             }
             _ => false,
         }

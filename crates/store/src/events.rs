@@ -2,10 +2,9 @@
 //! later a product changed for the search index). Written in the transaction that made the fact
 //! true, so no event is lost or invented by a crash.
 
-use crate::sql::{self, Conn};
+use crate::sql::{self, Conn, row_struct};
 use crate::{StoreResult, Timestamp};
 use serde::Serialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,14 +70,15 @@ pub struct OutboxEntry {
     pub subject_id: String,
 }
 
-#[derive(FromRow)]
-struct EventRow {
-    id: String,
-    at: String,
-    kind: String,
-    subject_type: String,
-    subject_id: String,
-    payload: String,
+row_struct! {
+    struct EventRow {
+        id: String,
+        at: String,
+        kind: String,
+        subject_type: String,
+        subject_id: String,
+        payload: String,
+    }
 }
 
 impl crate::Store {
@@ -93,13 +93,13 @@ impl crate::Store {
         let sql = format!(
             "SELECT seq, kind, subject_id FROM outbox WHERE seq > $1 AND kind IN ({list}) ORDER BY seq LIMIT $2"
         );
-        let mut query = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+        let mut query = sql::query_as::<(i64, String, String)>(&sql)
             .bind(seq)
             .bind(i64::from(limit));
         for kind in kinds {
-            query = query.bind((*kind).to_owned());
+            query = query.bind(*kind);
         }
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = query.fetch_all(&mut self.reader().await?).await?;
         Ok(rows
             .into_iter()
             .map(|(seq, kind, subject_id)| OutboxEntry {
@@ -112,8 +112,8 @@ impl crate::Store {
 
     /// The newest outbox position (0 when empty).
     pub async fn outbox_head(&self) -> StoreResult<i64> {
-        let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-            .fetch_one(self.pool())
+        let (seq,): (i64,) = sql::query_as("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+            .fetch_one(&mut self.reader().await?)
             .await?;
         Ok(seq)
     }
@@ -124,13 +124,13 @@ impl crate::Store {
         subject_type: &str,
         subject_id: &str,
     ) -> StoreResult<Vec<DomainEvent>> {
-        let rows: Vec<EventRow> = sqlx::query_as(
+        let rows: Vec<EventRow> = sql::query_as(
             "SELECT id, at, kind, subject_type, subject_id, payload FROM domain_events \
              WHERE subject_type = $1 AND subject_id = $2 ORDER BY id",
         )
-        .bind(subject_type.to_owned())
-        .bind(subject_id.to_owned())
-        .fetch_all(self.pool())
+        .bind(subject_type)
+        .bind(subject_id)
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.into_iter()
             .map(|r| {

@@ -46,45 +46,10 @@ impl Store {
         ctx: &AuditContext,
         rules: &[AccessRule],
     ) -> StoreResult<usize> {
-        let now = Timestamp::now().to_stored();
-        let mut tx = self.begin_write().await?;
-        for rule in rules {
-            sqlx::query(
-                "INSERT INTO market_access_rules (origin, destination, hs_prefix, status, allowed_from, requirements, \
-                 source, confidence, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (origin, destination, hs_prefix) DO UPDATE SET status = excluded.status, \
-                 allowed_from = excluded.allowed_from, requirements = excluded.requirements, \
-                 source = excluded.source, confidence = excluded.confidence, updated_at = excluded.updated_at",
-            )
-            .bind(rule.origin.code())
-            .bind(rule.destination.code())
-            .bind(rule.hs_prefix.digits().to_owned())
-            .bind(rule.verdict.as_str())
-            .bind(rule.allowed_from.map(date_text))
-            .bind(serde_json::to_string(&rule.requirements).map_err(|e| StoreError::corrupt(T, e))?)
-            .bind(rule.source.clone())
-            .bind(rule.confidence.to_string())
-            .bind(now.clone())
-            .execute(&mut *tx)
-            .await?;
-        }
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "market_access.upsert",
-                entity_type: "market_access_rules",
-                entity_id: rules
-                    .first()
-                    .map(|r| format!("{}-{}-{}", r.origin, r.destination, r.hs_prefix.digits()))
-                    .unwrap_or_default(),
-                before: None,
-                after: Some(&rules),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(rules.len())
+        self.write((ctx.clone(), rules.to_vec()), |tx, (ctx, rules)| {
+            Box::pin(upsert_access_rules_in(tx, ctx, rules))
+        })
+        .await
     }
 
     /// The rules between two countries (all of them when either is `None`).
@@ -112,31 +77,95 @@ impl Store {
         destination: Country,
         hs_prefix: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM market_access_rules WHERE origin = $1 AND destination = $2 AND hs_prefix = $3")
-            .bind(origin.code())
-            .bind(destination.code())
-            .bind(hs_prefix.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                entity: "market-access rule",
-            });
-        }
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "market_access.delete",
-                entity_type: "market_access_rules",
-                entity_id: format!("{origin}-{destination}-{hs_prefix}"),
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let state = (ctx.clone(), origin, destination, hs_prefix.to_owned());
+        self.write(state, |tx, (ctx, origin, destination, hs_prefix)| {
+            Box::pin(delete_access_rule_in(
+                tx,
+                ctx,
+                *origin,
+                *destination,
+                hs_prefix,
+            ))
+        })
+        .await
     }
+}
+
+async fn upsert_access_rules_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    rules: &[AccessRule],
+) -> StoreResult<usize> {
+    let now = Timestamp::now().to_stored();
+    for rule in rules {
+        sql::query(
+            "INSERT INTO market_access_rules (origin, destination, hs_prefix, status, allowed_from, requirements, \
+             source, confidence, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (origin, destination, hs_prefix) DO UPDATE SET status = excluded.status, \
+             allowed_from = excluded.allowed_from, requirements = excluded.requirements, \
+             source = excluded.source, confidence = excluded.confidence, updated_at = excluded.updated_at",
+        )
+        .bind(rule.origin.code())
+        .bind(rule.destination.code())
+        .bind(rule.hs_prefix.digits())
+        .bind(rule.verdict.as_str())
+        .bind(rule.allowed_from.map(date_text))
+        .bind(serde_json::to_string(&rule.requirements).map_err(|e| StoreError::corrupt(T, e))?)
+        .bind(&rule.source)
+        .bind(rule.confidence.to_string())
+        .bind(&now)
+        .execute(tx)
+        .await?;
+    }
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "market_access.upsert",
+            entity_type: "market_access_rules",
+            entity_id: rules
+                .first()
+                .map(|r| format!("{}-{}-{}", r.origin, r.destination, r.hs_prefix.digits()))
+                .unwrap_or_default(),
+            before: None,
+            after: Some(&rules),
+        },
+    )
+    .await?;
+    Ok(rules.len())
+}
+
+async fn delete_access_rule_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    origin: Country,
+    destination: Country,
+    hs_prefix: &str,
+) -> StoreResult<()> {
+    let deleted = sql::query(
+        "DELETE FROM market_access_rules WHERE origin = $1 AND destination = $2 AND hs_prefix = $3",
+    )
+    .bind(origin.code())
+    .bind(destination.code())
+    .bind(hs_prefix)
+    .execute(tx)
+    .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            entity: "market-access rule",
+        });
+    }
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "market_access.delete",
+            entity_type: "market_access_rules",
+            entity_id: format!("{origin}-{destination}-{hs_prefix}"),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
 }

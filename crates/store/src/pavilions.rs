@@ -4,14 +4,13 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::events;
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::values::uuid;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Country;
 use pavilion_domain::programmes::pavilion::slug;
 use pavilion_domain::programmes::{Channel, PavilionStatus};
 use serde::Serialize;
-use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -52,18 +51,19 @@ pub struct NewPavilion {
     pub threshold: u32,
 }
 
-#[derive(FromRow)]
-struct PavilionRow {
-    id: String,
-    country: String,
-    channel: String,
-    slug: String,
-    title: String,
-    story: String,
-    threshold: i64,
-    launched_at: Option<String>,
-    version: i64,
-    approved_exporters: i64,
+row_struct! {
+    struct PavilionRow {
+        id: String,
+        country: String,
+        channel: String,
+        slug: String,
+        title: String,
+        story: String,
+        threshold: i64,
+        launched_at: Option<String>,
+        version: i64,
+        approved_exporters: i64,
+    }
 }
 
 const T: &str = "pavilions";
@@ -89,14 +89,14 @@ fn approved_count(country: &str, channel: &str) -> String {
 /// Exporters of `country` approved for `channel`, counted in a statement of its own: after the
 /// pavilion's row lock, so that it sees approvals committed while it waited for the lock.
 async fn approved_exporters(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     country: Country,
     channel: Channel,
 ) -> StoreResult<u32> {
-    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(approved_count("$1", "$2")))
+    let (n,): (i64,) = sql::query_as(&approved_count("$1", "$2"))
         .bind(country.code())
         .bind(channel.as_str())
-        .fetch_one(&mut **tx)
+        .fetch_one(tx)
         .await?;
     Ok(clamp(n))
 }
@@ -109,18 +109,18 @@ fn clamp(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
-async fn hydrate(conn: &mut AnyConnection, row: PavilionRow) -> StoreResult<Pavilion> {
+async fn hydrate(conn: &mut Conn<'_>, row: PavilionRow) -> StoreResult<Pavilion> {
     let country: Country = row.country.parse().map_err(bad)?;
     let channel = Channel::parse(&row.channel).ok_or_else(|| bad(&row.channel))?;
     // Featured exporters and products in one statement (a pavilion page reads this each time).
-    let featured: Vec<(String, String)> = sqlx::query_as(
+    let featured: Vec<(String, String)> = sql::query_as(
         "SELECT 'seller', seller_id, position FROM pavilion_featured_sellers WHERE pavilion_id = $1 \
          UNION ALL \
          SELECT 'product', product_id, position FROM pavilion_featured_products WHERE pavilion_id = $1 \
          ORDER BY 1, 3",
     )
-    .bind(row.id.clone())
-    .fetch_all(&mut *conn)
+    .bind(&row.id)
+    .fetch_all(conn)
     .await?;
     let of_kind = |kind: &str| {
         featured
@@ -153,7 +153,7 @@ async fn hydrate(conn: &mut AnyConnection, row: PavilionRow) -> StoreResult<Pavi
 /// reached its threshold. Locks the pavilion row first (PostgreSQL) so that two approvals crossing
 /// the threshold together are counted one after the other: exactly one of them launches it.
 pub(crate) async fn launch_if_due(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     backend: Backend,
     ctx: &AuditContext,
     country: Country,
@@ -168,10 +168,10 @@ pub(crate) async fn launch_if_due(
         "SELECT {} FROM pavilions WHERE country = $1 AND channel = $2{lock}",
         *COLUMNS
     );
-    let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<PavilionRow> = sql::query_as(&sql)
         .bind(country.code())
         .bind(channel.as_str())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
     let Some(row) = row else { return Ok(None) };
     if row.launched_at.is_some() {
@@ -182,13 +182,13 @@ pub(crate) async fn launch_if_due(
         return Ok(None);
     }
     let now = Timestamp::now();
-    let launched = sqlx::query(
+    let launched = sql::query(
         "UPDATE pavilions SET launched_at = $1, version = version + 1, updated_at = $1 \
          WHERE id = $2 AND launched_at IS NULL",
     )
     .bind(now.to_stored())
-    .bind(row.id.clone())
-    .execute(&mut **tx)
+    .bind(&row.id)
+    .execute(tx)
     .await?;
     if launched.rows_affected() != 1 {
         return Ok(None);
@@ -207,16 +207,9 @@ pub(crate) async fn launch_if_due(
         "slug": pavilion.slug, "country": country.code(), "channel": channel.as_str(),
         "approved_exporters": approved, "threshold": pavilion.threshold,
     });
-    events::publish(
-        &mut Conn::Sqlx(tx),
-        "pavilion.launched",
-        "pavilion",
-        &id,
-        &payload,
-    )
-    .await?;
+    events::publish(tx, "pavilion.launched", "pavilion", &id, &payload).await?;
     audit::record(
-        &mut Conn::Sqlx(tx),
+        tx,
         ctx,
         Change {
             action: "pavilion.launch",
@@ -236,59 +229,11 @@ impl Store {
         ctx: &AuditContext,
         new: &NewPavilion,
     ) -> StoreResult<Pavilion> {
-        let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        let story = serde_json::to_string(&new.story).map_err(bad)?;
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO pavilions (id, country, channel, slug, title, story, threshold, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
-        )
-        .bind(id.to_string())
-        .bind(new.country.code())
-        .bind(new.channel.as_str())
-        .bind(slug(new.country, new.channel))
-        .bind(new.title.clone())
-        .bind(story)
-        .bind(i64::from(new.threshold))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::on_unique("channel"))?;
-        audit::record(&mut Conn::Sqlx(&mut tx), ctx, Change {
-            action: "pavilion.create",
-            entity_type: "pavilion",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})),
+        let state = (ctx.clone(), new.clone(), self.backend());
+        self.write(state, |tx, (ctx, new, backend)| {
+            Box::pin(create_pavilion_in(tx, *backend, ctx, new))
         })
-        .await?;
-        // Exporters may already be approved: a pavilion created at or past its threshold opens now,
-        // and their products are listed in it.
-        launch_if_due(&mut tx, self.backend(), ctx, new.country, new.channel).await?;
-        let members: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT a.seller_id FROM seller_applications a \
-             JOIN application_channels c ON c.application_id = a.id \
-             JOIN organisations o ON o.id = a.seller_id \
-             WHERE a.status = 'approved' AND c.channel = $1 AND o.country = $2",
-        )
-        .bind(new.channel.as_str())
-        .bind(new.country.code())
-        .fetch_all(&mut *tx)
-        .await?;
-        for (seller,) in members {
-            events::publish(
-                &mut Conn::Sqlx(&mut tx),
-                events::SELLER_LISTING_CHANGED,
-                "organisation",
-                &seller,
-                &serde_json::json!({"pavilion": id}),
-            )
-            .await?;
-        }
-        let pavilion = pavilion_in(&mut tx, &slug(new.country, new.channel)).await?;
-        tx.commit().await?;
-        Ok(pavilion)
+        .await
     }
 
     /// For each seller, the pavilions (id and channel) where they are an approved exporter.
@@ -297,6 +242,7 @@ impl Store {
         sellers: &[Uuid],
     ) -> StoreResult<HashMap<Uuid, Vec<(Uuid, Channel)>>> {
         let mut out: HashMap<Uuid, Vec<(Uuid, Channel)>> = HashMap::new();
+        let mut reader = self.reader().await?;
         // Bounded IN lists: a rebuild asks for thousands of sellers at once.
         for chunk in sellers.chunks(500) {
             let list = crate::values::placeholders(1, chunk.len());
@@ -307,11 +253,11 @@ impl Store {
                  JOIN pavilions p ON p.country = o.country AND p.channel = c.channel \
                  WHERE a.status = 'approved' AND a.seller_id IN ({list})"
             );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sql::query_as::<(String, String, String)>(&sql);
             for seller in chunk {
                 query = query.bind(seller.to_string());
             }
-            for (seller, pavilion, channel) in query.fetch_all(self.pool()).await? {
+            for (seller, pavilion, channel) in query.fetch_all(&mut reader).await? {
                 let channel = Channel::parse(&channel)
                     .ok_or_else(|| bad(format!("unknown channel {channel:?}")))?;
                 out.entry(uuid(T, &seller)?)
@@ -324,8 +270,7 @@ impl Store {
 
     /// One pavilion, read without a transaction: its page reads it on every request.
     pub async fn pavilion(&self, slug: &str) -> StoreResult<Pavilion> {
-        let mut conn = self.pool().acquire().await?;
-        pavilion_in(&mut conn, slug).await
+        pavilion_in(&mut self.reader().await?, slug).await
     }
 
     pub async fn list_pavilions(&self, country: Option<Country>) -> StoreResult<Vec<Pavilion>> {
@@ -333,16 +278,15 @@ impl Store {
             "SELECT {} FROM pavilions WHERE ($1 IS NULL OR country = $1) ORDER BY slug",
             *COLUMNS
         );
-        let mut tx = self.pool().begin().await?;
-        let rows: Vec<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(country.map(|c| c.code().to_owned()))
-            .fetch_all(&mut *tx)
+        let mut snapshot = self.snapshot().await?;
+        let rows: Vec<PavilionRow> = sql::query_as(&sql)
+            .bind(country.map(|c| c.code()))
+            .fetch_all(&mut snapshot)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(hydrate(&mut tx, row).await?);
+            out.push(hydrate(&mut snapshot, row).await?);
         }
-        tx.commit().await?;
         Ok(out)
     }
 
@@ -376,61 +320,11 @@ impl Store {
         what: Featured,
         ids: &[Uuid],
     ) -> StoreResult<Pavilion> {
-        let mut tx = self.begin_write().await?;
-        let before = pavilion_in(&mut tx, slug).await?;
-        for (i, id) in ids.iter().enumerate() {
-            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(what.eligible_sql()))
-                .bind(id.to_string())
-                .bind(before.channel.as_str())
-                .bind(before.country.code())
-                .fetch_one(&mut *tx)
-                .await?;
-            if n == 0 {
-                return Err(StoreError::Rule {
-                    field: what.field(),
-                    detail: format!("{id} (item {i}) {}", what.not_eligible()),
-                });
-            }
-        }
-        let table = what.table();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE pavilion_id = $1"
-        )))
-        .bind(before.id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let insert = format!(
-            "INSERT INTO {table} (pavilion_id, {}, position) VALUES ($1, $2, $3)",
-            what.column()
-        );
-        for (i, id) in ids.iter().enumerate() {
-            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-                .bind(before.id.to_string())
-                .bind(id.to_string())
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::on_unique(what.field()))?;
-        }
-        let after = pavilion_in(&mut tx, slug).await?;
-        let (before_ids, after_ids) = match what {
-            Featured::Sellers => (&before.featured_sellers, &after.featured_sellers),
-            Featured::Products => (&before.featured_products, &after.featured_products),
-        };
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: what.action(),
-                entity_type: "pavilion",
-                entity_id: before.id.to_string(),
-                before: Some(before_ids),
-                after: Some(after_ids),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+        let state = (ctx.clone(), slug.to_owned(), what, ids.to_vec());
+        self.write(state, |tx, (ctx, slug, what, ids)| {
+            Box::pin(replace_featured_in(tx, ctx, slug, *what, ids))
+        })
+        .await
     }
 }
 
@@ -496,10 +390,10 @@ impl Featured {
     }
 }
 
-async fn pavilion_in(conn: &mut AnyConnection, slug: &str) -> StoreResult<Pavilion> {
+async fn pavilion_in(conn: &mut Conn<'_>, slug: &str) -> StoreResult<Pavilion> {
     let sql = format!("SELECT {} FROM pavilions WHERE slug = $1", *COLUMNS);
-    let row: Option<PavilionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(slug.to_owned())
+    let row: Option<PavilionRow> = sql::query_as(&sql)
+        .bind(slug)
         .fetch_optional(&mut *conn)
         .await?;
     hydrate(
@@ -507,4 +401,122 @@ async fn pavilion_in(conn: &mut AnyConnection, slug: &str) -> StoreResult<Pavili
         row.ok_or(StoreError::NotFound { entity: "pavilion" })?,
     )
     .await
+}
+
+async fn create_pavilion_in(
+    tx: &mut Conn<'_>,
+    backend: Backend,
+    ctx: &AuditContext,
+    new: &NewPavilion,
+) -> StoreResult<Pavilion> {
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    let story = serde_json::to_string(&new.story).map_err(bad)?;
+    sql::query(
+        "INSERT INTO pavilions (id, country, channel, slug, title, story, threshold, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+    )
+    .bind(id.to_string())
+    .bind(new.country.code())
+    .bind(new.channel.as_str())
+    .bind(slug(new.country, new.channel))
+    .bind(&new.title)
+    .bind(story)
+    .bind(i64::from(new.threshold))
+    .bind(now)
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("channel"))?;
+    audit::record(tx, ctx, Change {
+        action: "pavilion.create",
+        entity_type: "pavilion",
+        entity_id: id.to_string(),
+        before: None,
+        after: Some(&serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})),
+    })
+    .await?;
+    // Exporters may already be approved: a pavilion created at or past its threshold opens now,
+    // and their products are listed in it.
+    launch_if_due(tx, backend, ctx, new.country, new.channel).await?;
+    let members: Vec<(String,)> = sql::query_as(
+        "SELECT DISTINCT a.seller_id FROM seller_applications a \
+         JOIN application_channels c ON c.application_id = a.id \
+         JOIN organisations o ON o.id = a.seller_id \
+         WHERE a.status = 'approved' AND c.channel = $1 AND o.country = $2",
+    )
+    .bind(new.channel.as_str())
+    .bind(new.country.code())
+    .fetch_all(tx)
+    .await?;
+    for (seller,) in members {
+        events::publish(
+            tx,
+            events::SELLER_LISTING_CHANGED,
+            "organisation",
+            &seller,
+            &serde_json::json!({"pavilion": id}),
+        )
+        .await?;
+    }
+    pavilion_in(tx, &slug(new.country, new.channel)).await
+}
+
+async fn replace_featured_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    slug: &str,
+    what: Featured,
+    ids: &[Uuid],
+) -> StoreResult<Pavilion> {
+    let before = pavilion_in(tx, slug).await?;
+    for (i, id) in ids.iter().enumerate() {
+        let (n,): (i64,) = sql::query_as(what.eligible_sql())
+            .bind(id.to_string())
+            .bind(before.channel.as_str())
+            .bind(before.country.code())
+            .fetch_one(tx)
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Rule {
+                field: what.field(),
+                detail: format!("{id} (item {i}) {}", what.not_eligible()),
+            });
+        }
+    }
+    let table = what.table();
+    sql::query(&format!("DELETE FROM {table} WHERE pavilion_id = $1"))
+        .bind(before.id.to_string())
+        .execute(tx)
+        .await?;
+    let insert = format!(
+        "INSERT INTO {table} (pavilion_id, {}, position) VALUES ($1, $2, $3)",
+        what.column()
+    );
+    for (i, id) in ids.iter().enumerate() {
+        sql::query(&insert)
+            .bind(before.id.to_string())
+            .bind(id.to_string())
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .execute(tx)
+            .await
+            .map_err(StoreError::unique_as(what.field()))?;
+    }
+    let after = pavilion_in(tx, slug).await?;
+    let (before_ids, after_ids) = match what {
+        Featured::Sellers => (&before.featured_sellers, &after.featured_sellers),
+        Featured::Products => (&before.featured_products, &after.featured_products),
+    };
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: what.action(),
+            entity_type: "pavilion",
+            entity_id: before.id.to_string(),
+            before: Some(before_ids),
+            after: Some(after_ids),
+        },
+    )
+    .await?;
+    Ok(after)
 }

@@ -13,7 +13,6 @@ use crate::values::uuid;
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
 use pavilion_domain::catalogue::image::{ImageInfo, MAX_IMAGES_PER_PRODUCT};
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -48,7 +47,6 @@ pub struct NewImage<'a> {
 }
 
 row_struct! {
-    #[derive(FromRow)]
     struct ImageRow {
         id: String,
         product_id: String,
@@ -113,28 +111,28 @@ pub(crate) async fn images_of(
 
 /// Counts the change as an edit of the product: bumps its version (taking its row lock on
 /// PostgreSQL) and returns the new version and whether it is archived; `NotFound` if it is not.
-async fn touch_product(tx: &mut Transaction<'static, Any>, id: Uuid) -> StoreResult<(i64, bool)> {
-    let row: Option<(i64, Option<String>)> = sqlx::query_as(
+async fn touch_product(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<(i64, bool)> {
+    let row: Option<(i64, Option<String>)> = sql::query_as(
         "UPDATE products SET version = version + 1, updated_at = $1 WHERE id = $2 \
          RETURNING version, archived_at",
     )
     .bind(Timestamp::now().to_stored())
     .bind(id.to_string())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx)
     .await?;
     let (version, archived_at) = row.ok_or(StoreError::NotFound { entity: "product" })?;
     Ok((version, archived_at.is_some()))
 }
 
 async fn publish_change(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     product_id: Uuid,
     (version, archived): (i64, bool),
 ) -> StoreResult<()> {
     let payload =
         serde_json::json!({"product_id": product_id, "version": version, "archived": archived});
     events::publish(
-        &mut Conn::Sqlx(tx),
+        tx,
         "product.changed",
         "product",
         &product_id.to_string(),
@@ -143,16 +141,12 @@ async fn publish_change(
     .await
 }
 
-async fn image_in(
-    tx: &mut Transaction<'static, Any>,
-    product_id: Uuid,
-    image_id: Uuid,
-) -> StoreResult<ImageRef> {
+async fn image_in(conn: &mut Conn<'_>, product_id: Uuid, image_id: Uuid) -> StoreResult<ImageRef> {
     let sql = format!("SELECT {COLUMNS} FROM product_images WHERE id = $1 AND product_id = $2");
-    let row: Option<ImageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<ImageRow> = sql::query_as(&sql)
         .bind(image_id.to_string())
         .bind(product_id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?;
     row.ok_or(StoreError::NotFound { entity: "image" })?
         .try_into()
@@ -175,92 +169,31 @@ impl Store {
         product_id: Uuid,
         image: &NewImage<'_>,
     ) -> StoreResult<ImageRef> {
-        let mut tx = self.begin_write().await?;
-        let touched = touch_product(&mut tx, product_id).await?;
-        let taken: Vec<(i64,)> = sqlx::query_as(
-            "SELECT position FROM product_images WHERE product_id = $1 ORDER BY position",
-        )
-        .bind(product_id.to_string())
-        .fetch_all(&mut *tx)
-        .await?;
-        // The first free slot after the last image, so that new images go last; gaps left by
-        // deletions are filled only once the end is reached.
-        let after_last = taken.last().map_or(0, |(p,)| p + 1);
-        let position = (after_last..i64::from(MAX_IMAGES_PER_PRODUCT))
-            .chain(0..after_last)
-            .find(|p| !taken.iter().any(|(t,)| t == p))
-            .ok_or_else(limit_reached)?;
-        let id = Uuid::now_v7();
-        let info = image.info;
-        sqlx::query(
-            "INSERT INTO product_images (id, product_id, position, content_type, width, height, \
-             byte_size, sha256, alt, bytes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id.to_string())
-        .bind(product_id.to_string())
-        .bind(position)
-        .bind(info.format.mime())
-        .bind(i64::from(info.width))
-        .bind(i64::from(info.height))
-        .bind(i64::try_from(image.bytes.len()).map_err(bad)?)
-        .bind(image.sha256.to_owned())
-        .bind(image.alt.map(str::to_owned))
-        .bind(image.bytes)
-        .bind(Timestamp::now().to_stored())
-        .execute(&mut *tx)
+        let state = (ctx.clone(), product_id, OwnedImage::from(image));
+        self.write(state, |tx, (ctx, product_id, image)| {
+            Box::pin(add_image_in(tx, ctx, *product_id, image))
+        })
         .await
-        .map_err(|e| match &e {
-            // Only a writer that bypassed the product's lock could take the slot first.
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::InvalidState {
-                detail: "another image was added to this product at the same time; retry".into(),
-            },
-            sqlx::Error::Database(db) if db.is_check_violation() => StoreError::Rule {
-                field: "image",
-                detail: "the image is outside the stored limits".into(),
-            },
-            _ => StoreError::Database(e),
-        })?;
-        let added = image_in(&mut tx, product_id, id).await?;
-        publish_change(&mut tx, product_id, touched).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "product.image.add",
-                entity_type: "product",
-                entity_id: product_id.to_string(),
-                before: None,
-                after: Some(&added),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(added)
     }
 
     /// A product's images in display order; `NotFound` if there is no such product.
     pub async fn product_images(&self, product_id: Uuid) -> StoreResult<Vec<ImageRef>> {
-        let mut tx = self.pool().begin().await?;
-        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM products WHERE id = $1")
+        let mut snapshot = self.snapshot().await?;
+        let exists: Option<(String,)> = sql::query_as("SELECT id FROM products WHERE id = $1")
             .bind(product_id.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut snapshot)
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound { entity: "product" });
         }
         let id = product_id.to_string();
-        let mut images = images_of(&mut Conn::Sqlx(&mut tx), std::slice::from_ref(&id)).await?;
-        tx.commit().await?;
+        let mut images = images_of(&mut snapshot, std::slice::from_ref(&id)).await?;
         Ok(images.remove(&id).unwrap_or_default())
     }
 
     /// One image's description.
     pub async fn product_image(&self, product_id: Uuid, image_id: Uuid) -> StoreResult<ImageRef> {
-        let mut tx = self.pool().begin().await?;
-        let image = image_in(&mut tx, product_id, image_id).await?;
-        tx.commit().await?;
-        Ok(image)
+        image_in(&mut self.reader().await?, product_id, image_id).await
     }
 
     /// One image's bytes (read apart from its description so that a revalidation answered
@@ -271,10 +204,10 @@ impl Store {
         image_id: Uuid,
     ) -> StoreResult<Vec<u8>> {
         let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT bytes FROM product_images WHERE id = $1 AND product_id = $2")
+            sql::query_as("SELECT bytes FROM product_images WHERE id = $1 AND product_id = $2")
                 .bind(image_id.to_string())
                 .bind(product_id.to_string())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut self.reader().await?)
                 .await?;
         row.map(|(b,)| b)
             .ok_or(StoreError::NotFound { entity: "image" })
@@ -287,27 +220,131 @@ impl Store {
         product_id: Uuid,
         image_id: Uuid,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let touched = touch_product(&mut tx, product_id).await?;
-        let before = image_in(&mut tx, product_id, image_id).await?;
-        sqlx::query("DELETE FROM product_images WHERE id = $1")
-            .bind(image_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        publish_change(&mut tx, product_id, touched).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "product.image.delete",
-                entity_type: "product",
-                entity_id: product_id.to_string(),
-                before: Some(&before),
-                after: None,
+        self.write(
+            (ctx.clone(), product_id, image_id),
+            |tx, (ctx, product_id, image_id)| {
+                Box::pin(delete_image_in(tx, ctx, *product_id, *image_id))
             },
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
+}
+
+/// A [`NewImage`] owned, to hand to the writer.
+struct OwnedImage {
+    info: ImageInfo,
+    sha256: String,
+    alt: Option<String>,
+    bytes: Vec<u8>,
+}
+
+impl From<&NewImage<'_>> for OwnedImage {
+    fn from(image: &NewImage<'_>) -> Self {
+        OwnedImage {
+            info: image.info,
+            sha256: image.sha256.to_owned(),
+            alt: image.alt.map(str::to_owned),
+            bytes: image.bytes.to_vec(),
+        }
+    }
+}
+
+async fn add_image_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    product_id: Uuid,
+    image: &OwnedImage,
+) -> StoreResult<ImageRef> {
+    let touched = touch_product(tx, product_id).await?;
+    let taken: Vec<(i64,)> = sql::query_as(
+        "SELECT position FROM product_images WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(product_id.to_string())
+    .fetch_all(tx)
+    .await?;
+    // The first free slot after the last image, so that new images go last; gaps left by
+    // deletions are filled only once the end is reached.
+    let after_last = taken.last().map_or(0, |(p,)| p + 1);
+    let position = (after_last..i64::from(MAX_IMAGES_PER_PRODUCT))
+        .chain(0..after_last)
+        .find(|p| !taken.iter().any(|(t,)| t == p))
+        .ok_or_else(limit_reached)?;
+    let id = Uuid::now_v7();
+    let info = image.info;
+    sql::query(
+        "INSERT INTO product_images (id, product_id, position, content_type, width, height, \
+         byte_size, sha256, alt, bytes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id.to_string())
+    .bind(product_id.to_string())
+    .bind(position)
+    .bind(info.format.mime())
+    .bind(i64::from(info.width))
+    .bind(i64::from(info.height))
+    .bind(i64::try_from(image.bytes.len()).map_err(bad)?)
+    .bind(&image.sha256)
+    .bind(image.alt.clone())
+    .bind(image.bytes.clone())
+    .bind(Timestamp::now().to_stored())
+    .execute(tx)
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            // Only a writer that bypassed the product's lock could take the slot first.
+            StoreError::InvalidState {
+                detail: "another image was added to this product at the same time; retry".into(),
+            }
+        } else if e.is_check_violation() {
+            StoreError::Rule {
+                field: "image",
+                detail: "the image is outside the stored limits".into(),
+            }
+        } else {
+            e
+        }
+    })?;
+    let added = image_in(tx, product_id, id).await?;
+    publish_change(tx, product_id, touched).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "product.image.add",
+            entity_type: "product",
+            entity_id: product_id.to_string(),
+            before: None,
+            after: Some(&added),
+        },
+    )
+    .await?;
+    Ok(added)
+}
+
+async fn delete_image_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    product_id: Uuid,
+    image_id: Uuid,
+) -> StoreResult<()> {
+    let touched = touch_product(tx, product_id).await?;
+    let before = image_in(tx, product_id, image_id).await?;
+    sql::query("DELETE FROM product_images WHERE id = $1")
+        .bind(image_id.to_string())
+        .execute(tx)
+        .await?;
+    publish_change(tx, product_id, touched).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "product.image.delete",
+            entity_type: "product",
+            entity_id: product_id.to_string(),
+            before: Some(&before),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
 }

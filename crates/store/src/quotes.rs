@@ -183,39 +183,11 @@ impl Store {
         pack: &str,
         files: &BTreeMap<String, String>,
     ) -> StoreResult<ImportedPack> {
-        let mut tx = self.begin_write().await?;
-        let (version,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM rule_packs")
-                .fetch_one(&mut *tx)
-                .await?;
-        let imported = ImportedPack {
-            pack: pack.to_owned(),
-            files: files.clone(),
-            version,
-            imported_at: Timestamp::now(),
-        };
-        sqlx::query(
-            "INSERT INTO rule_packs (pack, files, version, imported_at, imported_by) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (pack) DO UPDATE SET files = excluded.files, version = excluded.version, \
-             imported_at = excluded.imported_at, imported_by = excluded.imported_by",
-        )
-        .bind(pack.to_owned())
-        .bind(serde_json::to_string(files).map_err(|e| StoreError::corrupt("rule_packs", e))?)
-        .bind(version)
-        .bind(imported.imported_at.to_stored())
-        .bind(ctx.actor_user_id.map(|u| u.to_string()))
-        .execute(&mut *tx)
-        .await?;
-        audit::record(&mut Conn::Sqlx(&mut tx), ctx, Change {
-            action: "rule_pack.import",
-            entity_type: "rule_pack",
-            entity_id: pack.to_owned(),
-            before: None,
-            after: Some(&serde_json::json!({"version": version, "files": files.keys().collect::<Vec<_>>()})),
+        let state = (ctx.clone(), pack.to_owned(), files.clone());
+        self.write(state, |tx, (ctx, pack, files)| {
+            Box::pin(import_rule_pack_in(tx, ctx, pack, files))
         })
-        .await?;
-        tx.commit().await?;
-        Ok(imported)
+        .await
     }
 
     /// Every imported pack, and the highest version (0 when none): servers compare it to reload.
@@ -285,4 +257,49 @@ async fn insert_quotes(
         query.execute(tx).await?;
     }
     Ok(())
+}
+
+/// Replaces a rule pack's files (see [`Store::import_rule_pack`]).
+async fn import_rule_pack_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    pack: &str,
+    files: &BTreeMap<String, String>,
+) -> StoreResult<ImportedPack> {
+    let (version,): (i64,) = sql::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM rule_packs")
+        .fetch_one(tx)
+        .await?;
+    let imported = ImportedPack {
+        pack: pack.to_owned(),
+        files: files.clone(),
+        version,
+        imported_at: Timestamp::now(),
+    };
+    sql::query(
+        "INSERT INTO rule_packs (pack, files, version, imported_at, imported_by) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (pack) DO UPDATE SET files = excluded.files, version = excluded.version, \
+         imported_at = excluded.imported_at, imported_by = excluded.imported_by",
+    )
+    .bind(pack)
+    .bind(serde_json::to_string(files).map_err(|e| StoreError::corrupt("rule_packs", e))?)
+    .bind(version)
+    .bind(imported.imported_at.to_stored())
+    .bind(ctx.actor_user_id.map(|u| u.to_string()))
+    .execute(tx)
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "rule_pack.import",
+            entity_type: "rule_pack",
+            entity_id: pack.to_owned(),
+            before: None,
+            after: Some(
+                &serde_json::json!({"version": version, "files": files.keys().collect::<Vec<_>>()}),
+            ),
+        },
+    )
+    .await?;
+    Ok(imported)
 }

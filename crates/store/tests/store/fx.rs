@@ -12,9 +12,11 @@ on_both_backends! {
     async fn rates_import_resolve_and_replace(fx: StoreFixture) {
         let ctx = AuditContext::default();
         let parsed = parse_ecb_csv(ECB).unwrap();
-        let mut seen = 0;
-        assert_eq!(fx.store.import_rates(&ctx, &parsed.rates, |n| seen += n).await.unwrap(), 6);
-        assert_eq!(seen, 6);
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counting = seen.clone();
+        let counted = move |n| { counting.fetch_add(n, std::sync::atomic::Ordering::Relaxed); };
+        assert_eq!(fx.store.import_rates(&ctx, &parsed.rates, counted).await.unwrap(), 6);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 6);
         let usd_cny = fx.store.exchange_rate(Currency::USD, Currency::CNY, date!(2026 - 11 - 22), 7).await.unwrap().unwrap();
         assert_eq!(usd_cny.rate(), "7.6120".parse::<Decimal>().unwrap() / "1.0535".parse::<Decimal>().unwrap());
         assert!(usd_cny.source().unwrap().contains("ECB 2026-11-20"));
