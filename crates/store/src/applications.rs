@@ -9,13 +9,12 @@ use crate::audit::{self, AuditContext, Change};
 use crate::membership::{plan_in, promotions_of};
 use crate::pavilions::{Pavilion, launch_if_due};
 use crate::programmes::programme_in;
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, minor, money, parse_date, uuid};
-use crate::{Store, StoreError, StoreResult, Timestamp};
+use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Money;
 use pavilion_domain::programmes::{ApplicationStatus, Channel, Payer, split_membership_fee};
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, FromRow, Transaction};
 use time::Date;
 use uuid::Uuid;
 
@@ -99,21 +98,22 @@ pub struct Decision {
     pub launched: Vec<Pavilion>,
 }
 
-#[derive(FromRow)]
-struct ApplicationRow {
-    id: String,
-    programme_id: String,
-    seller_id: String,
-    plan_id: String,
-    status: String,
-    registration_number: String,
-    address: String,
-    categories: String,
-    certificates: String,
-    approved_on: Option<String>,
-    version: i64,
-    created_at: String,
-    updated_at: String,
+row_struct! {
+    struct ApplicationRow {
+        id: String,
+        programme_id: String,
+        seller_id: String,
+        plan_id: String,
+        status: String,
+        registration_number: String,
+        address: String,
+        categories: String,
+        certificates: String,
+        approved_on: Option<String>,
+        version: i64,
+        created_at: String,
+        updated_at: String,
+    }
 }
 
 const T: &str = "seller_applications";
@@ -124,15 +124,12 @@ fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
 }
 
-async fn hydrate(
-    tx: &mut Transaction<'static, Any>,
-    r: ApplicationRow,
-) -> StoreResult<Application> {
-    let channels: Vec<(String,)> = sqlx::query_as(
+async fn hydrate(tx: &mut Conn<'_>, r: ApplicationRow) -> StoreResult<Application> {
+    let channels: Vec<(String,)> = sql::query_as(
         "SELECT channel FROM application_channels WHERE application_id = $1 ORDER BY channel",
     )
-    .bind(r.id.clone())
-    .fetch_all(&mut **tx)
+    .bind(&r.id)
+    .fetch_all(tx)
     .await?;
     Ok(Application {
         id: uuid(T, &r.id)?,
@@ -155,20 +152,18 @@ async fn hydrate(
     })
 }
 
-async fn application_in(
-    tx: &mut Transaction<'static, Any>,
-    backend: crate::Backend,
-    id: Uuid,
-) -> StoreResult<Application> {
-    let lock = if backend == crate::Backend::Postgres {
+/// Reads an application in a write transaction, locking its row on PostgreSQL so that
+/// decisions on it queue up (SQLite's write transactions are already exclusive).
+async fn application_in(tx: &mut Conn<'_>, backend: Backend, id: Uuid) -> StoreResult<Application> {
+    let lock = if backend == Backend::Postgres {
         " FOR UPDATE"
     } else {
         ""
     };
     let sql = format!("SELECT {COLUMNS} FROM seller_applications WHERE id = $1{lock}");
-    let row: Option<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<ApplicationRow> = sql::query_as(&sql)
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
     hydrate(
         tx,
@@ -192,15 +187,15 @@ fn year_end(start: Date) -> Date {
 /// Issues the membership invoice for the year starting `period_start`, split between the seller
 /// and the programme's sponsoring agency, and records the agency's spend against its budget.
 async fn issue_invoice(
-    tx: &mut Transaction<'static, Any>,
-    backend: crate::Backend,
+    tx: &mut Conn<'_>,
+    backend: Backend,
     ctx: &AuditContext,
     application: &Application,
     period_start: Date,
 ) -> StoreResult<Invoice> {
     let programme = programme_in(tx, backend, application.programme_id, true).await?;
-    let plan = plan_in(&mut **tx, application.plan_id).await?;
-    let promotions: Vec<_> = promotions_of(&mut **tx, plan.id)
+    let plan = plan_in(tx, application.plan_id).await?;
+    let promotions: Vec<_> = promotions_of(tx, plan.id)
         .await?
         .iter()
         .map(|p| p.rule())
@@ -247,7 +242,7 @@ async fn issue_invoice(
             .collect(),
         issued_at: Timestamp::now(),
     };
-    sqlx::query(
+    sql::query(
         "INSERT INTO invoices (id, application_id, seller_id, plan_id, period_start, period_end, currency, \
          list_fee_minor, discount_minor, total_minor, discount_rule, budget_exhausted, issued_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -262,19 +257,25 @@ async fn issue_invoice(
     .bind(minor(invoice.list_fee)?)
     .bind(minor(invoice.discount)?)
     .bind(minor(invoice.total)?)
-    .bind(invoice.discount_rule.clone())
+    .bind(invoice.discount_rule.as_deref())
     .bind(i64::from(invoice.budget_exhausted))
     .bind(invoice.issued_at.to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::InvalidState {
-            detail: format!("the membership invoice for the year from {period_start} is already issued"),
-        },
-        _ => StoreError::Database(e),
+    .map_err(|e| {
+        // One invoice per application and period.
+        if e.is_unique_violation() {
+            StoreError::InvalidState {
+                detail: format!(
+                    "the membership invoice for the year from {period_start} is already issued"
+                ),
+            }
+        } else {
+            e
+        }
     })?;
     for (i, line) in invoice.lines.iter().enumerate() {
-        sqlx::query(
+        sql::query(
             "INSERT INTO invoice_lines (invoice_id, position, payer, payer_org_id, amount_minor, rule) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -286,21 +287,23 @@ async fn issue_invoice(
         })
         .bind(line.payer_org_id.to_string())
         .bind(minor(line.amount)?)
-        .bind(line.rule.clone())
-        .execute(&mut **tx)
+        .bind(&line.rule)
+        .execute(tx)
         .await?;
     }
     if !split.agency_share.is_zero() {
         // The CHECK on sponsorships refuses spending past the budget, whatever process tries.
-        sqlx::query("UPDATE sponsorships SET spent_minor = spent_minor + $1, updated_at = $2 WHERE programme_id = $3")
-            .bind(minor(split.agency_share)?)
-            .bind(Timestamp::now().to_stored())
-            .bind(programme.id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        sql::query(
+            "UPDATE sponsorships SET spent_minor = spent_minor + $1, updated_at = $2 WHERE programme_id = $3",
+        )
+        .bind(minor(split.agency_share)?)
+        .bind(Timestamp::now().to_stored())
+        .bind(programme.id.to_string())
+        .execute(tx)
+        .await?;
     }
     audit::record(
-        &mut Conn::Sqlx(tx),
+        tx,
         ctx,
         Change {
             action: "invoice.issue",
@@ -314,29 +317,41 @@ async fn issue_invoice(
     Ok(invoice)
 }
 
-#[derive(FromRow)]
-struct InvoiceRow {
-    id: String,
-    application_id: String,
-    seller_id: String,
-    plan_id: String,
-    period_start: String,
-    period_end: String,
-    currency: String,
-    list_fee_minor: i64,
-    discount_minor: i64,
-    total_minor: i64,
-    discount_rule: Option<String>,
-    budget_exhausted: i64,
-    issued_at: String,
+row_struct! {
+    struct InvoiceRow {
+        id: String,
+        application_id: String,
+        seller_id: String,
+        plan_id: String,
+        period_start: String,
+        period_end: String,
+        currency: String,
+        list_fee_minor: i64,
+        discount_minor: i64,
+        total_minor: i64,
+        discount_rule: Option<String>,
+        budget_exhausted: i64,
+        issued_at: String,
+    }
 }
 
-#[derive(FromRow)]
-struct InvoiceLineRow {
-    payer: String,
-    payer_org_id: String,
-    amount_minor: i64,
-    rule: String,
+row_struct! {
+    struct InvoiceLineRow {
+        payer: String,
+        payer_org_id: String,
+        amount_minor: i64,
+        rule: String,
+    }
+}
+
+row_struct! {
+    struct EventRow {
+        from_status: Option<String>,
+        to_status: String,
+        reason: String,
+        actor_user_id: Option<String>,
+        at: String,
+    }
 }
 
 impl Store {
@@ -345,68 +360,19 @@ impl Store {
         ctx: &AuditContext,
         new: &NewApplication,
     ) -> StoreResult<Application> {
-        let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO seller_applications (id, programme_id, seller_id, plan_id, status, registration_number, \
-             address, categories, certificates, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, 1, $9, $9)",
-        )
-        .bind(id.to_string())
-        .bind(new.programme_id.to_string())
-        .bind(new.seller_id.to_string())
-        .bind(new.plan_id.to_string())
-        .bind(new.registration_number.clone())
-        .bind(new.address.clone())
-        .bind(serde_json::to_string(&new.categories).map_err(bad)?)
-        .bind(serde_json::to_string(&new.certificates).map_err(bad)?)
-        .bind(now.clone())
-        .execute(&mut *tx)
+        let state = (ctx.clone(), self.backend(), new.clone());
+        self.write(state, |tx, (ctx, backend, new)| {
+            Box::pin(apply_in(tx, ctx, *backend, new))
+        })
         .await
-        .map_err(StoreError::on_unique("programme_id"))?;
-        for channel in &new.channels {
-            sqlx::query(
-                "INSERT INTO application_channels (application_id, channel) VALUES ($1, $2)",
-            )
-            .bind(id.to_string())
-            .bind(channel.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::on_unique("channels"))?;
-        }
-        record_event(
-            &mut tx,
-            ctx,
-            id,
-            None,
-            ApplicationStatus::Applied,
-            "application submitted",
-        )
-        .await?;
-        let application = application_in(&mut tx, self.backend(), id).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "application.submit",
-                entity_type: "application",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(&application),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(application)
     }
 
     pub async fn application(&self, id: Uuid) -> StoreResult<Application> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.snapshot().await?;
         let sql = format!("SELECT {COLUMNS} FROM seller_applications WHERE id = $1");
-        let row: Option<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<ApplicationRow> = sql::query_as(&sql)
             .bind(id.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         let a = hydrate(
             &mut tx,
@@ -429,11 +395,11 @@ impl Store {
             "SELECT {COLUMNS} FROM seller_applications WHERE ($1 IS NULL OR programme_id = $1) \
              AND ($2 IS NULL OR seller_id = $2) ORDER BY id"
         );
-        let mut tx = self.pool().begin().await?;
-        let rows: Vec<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut tx = self.snapshot().await?;
+        let rows: Vec<ApplicationRow> = sql::query_as(&sql)
             .bind(programme_id.map(|u| u.to_string()))
             .bind(seller_id.map(|u| u.to_string()))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -444,20 +410,12 @@ impl Store {
     }
 
     pub async fn application_history(&self, id: Uuid) -> StoreResult<Vec<ApplicationEvent>> {
-        #[derive(FromRow)]
-        struct EventRow {
-            from_status: Option<String>,
-            to_status: String,
-            reason: String,
-            actor_user_id: Option<String>,
-            at: String,
-        }
-        let rows: Vec<EventRow> = sqlx::query_as(
+        let rows: Vec<EventRow> = sql::query_as(
             "SELECT from_status, to_status, reason, actor_user_id, at FROM application_events \
              WHERE application_id = $1 ORDER BY id",
         )
         .bind(id.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.reader().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -486,74 +444,16 @@ impl Store {
         reason: &str,
         today: Date,
     ) -> StoreResult<Decision> {
-        let mut tx = self.begin_write().await?;
-        let before = application_in(&mut tx, self.backend(), id).await?;
-        before
-            .status
-            .transition(to)
-            .map_err(|e| StoreError::InvalidState {
-                detail: e.to_string(),
-            })?;
-        let first_approval = to == ApplicationStatus::Approved && before.approved_on.is_none();
-        sqlx::query(
-            "UPDATE seller_applications SET status = $1, approved_on = COALESCE(approved_on, $2), \
-             version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
-        )
-        .bind(to.as_str())
-        .bind(first_approval.then(|| date_text(today)))
-        .bind(Timestamp::now().to_stored())
-        .bind(id.to_string())
-        .bind(before.version)
-        .execute(&mut *tx)
-        .await?;
-        record_event(&mut tx, ctx, id, Some(before.status), to, reason).await?;
-        let invoice = if first_approval {
-            Some(issue_invoice(&mut tx, self.backend(), ctx, &before, today).await?)
-        } else {
-            None
-        };
-        let mut launched = Vec::new();
-        if to == ApplicationStatus::Approved {
-            let seller =
-                crate::accounts::organisation_in(&mut Conn::Sqlx(&mut tx), before.seller_id)
-                    .await?;
-            for channel in &before.channels {
-                if let Some(p) =
-                    launch_if_due(&mut tx, self.backend(), ctx, seller.country, *channel).await?
-                {
-                    launched.push(p);
-                }
-            }
-        }
-        if (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved) {
-            crate::events::publish(
-                &mut Conn::Sqlx(&mut tx),
-                crate::events::SELLER_LISTING_CHANGED,
-                "organisation",
-                &before.seller_id.to_string(),
-                &serde_json::json!({"status": to.as_str()}),
-            )
-            .await?;
-        }
-        let application = application_in(&mut tx, self.backend(), id).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "application.decide",
-                entity_type: "application",
-                entity_id: id.to_string(),
-                before: Some(&before),
-                after: Some(&serde_json::json!({"status": to.as_str(), "reason": reason})),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Decision {
-            application,
-            invoice,
-            launched,
+        let state = (
+            ctx.clone(),
+            self.backend(),
+            (id, to, today),
+            reason.to_owned(),
+        );
+        self.write(state, |tx, (ctx, backend, (id, to, today), reason)| {
+            Box::pin(decide_in(tx, ctx, *backend, *id, *to, reason, *today))
         })
+        .await
     }
 
     /// Issues the next membership year's invoice for an approved exporter.
@@ -562,52 +462,32 @@ impl Store {
         ctx: &AuditContext,
         application_id: Uuid,
     ) -> StoreResult<Invoice> {
-        let mut tx = self.begin_write().await?;
-        let application = application_in(&mut tx, self.backend(), application_id).await?;
-        if application.status != ApplicationStatus::Approved {
-            return Err(StoreError::InvalidState {
-                detail: format!(
-                    "only an approved exporter's membership renews; this one is {}",
-                    application.status
-                ),
-            });
-        }
-        let (last_end,): (Option<String>,) =
-            sqlx::query_as("SELECT MAX(period_end) FROM invoices WHERE application_id = $1")
-                .bind(application_id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-        let start = match last_end {
-            Some(end) => parse_date("invoices", &end)?
-                .next_day()
-                .ok_or_else(|| bad("date overflow"))?,
-            None => application
-                .approved_on
-                .ok_or_else(|| bad("approved without a date"))?,
-        };
-        let invoice = issue_invoice(&mut tx, self.backend(), ctx, &application, start).await?;
-        tx.commit().await?;
-        Ok(invoice)
+        let state = (ctx.clone(), self.backend(), application_id);
+        self.write(state, |tx, (ctx, backend, application_id)| {
+            Box::pin(renew_in(tx, ctx, *backend, *application_id))
+        })
+        .await
     }
 
     /// A seller's invoices, newest period first.
     pub async fn invoices_of(&self, seller_id: Uuid) -> StoreResult<Vec<Invoice>> {
-        let rows: Vec<InvoiceRow> = sqlx::query_as(
+        let mut reader = self.reader().await?;
+        let rows: Vec<InvoiceRow> = sql::query_as(
             "SELECT id, application_id, seller_id, plan_id, period_start, period_end, currency, list_fee_minor, \
              discount_minor, total_minor, discount_rule, budget_exhausted, issued_at FROM invoices \
              WHERE seller_id = $1 ORDER BY period_start DESC, id",
         )
         .bind(seller_id.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut reader)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             const I: &str = "invoices";
-            let lines: Vec<InvoiceLineRow> = sqlx::query_as(
+            let lines: Vec<InvoiceLineRow> = sql::query_as(
                 "SELECT payer, payer_org_id, amount_minor, rule FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
             )
-            .bind(r.id.clone())
-            .fetch_all(self.pool())
+            .bind(&r.id)
+            .fetch_all(&mut reader)
             .await?;
             out.push(Invoice {
                 id: uuid(I, &r.id)?,
@@ -643,15 +523,180 @@ impl Store {
     }
 }
 
+/// Submits an application with its channels and first history entry (see [`Store::apply`]).
+async fn apply_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    new: &NewApplication,
+) -> StoreResult<Application> {
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    sql::query(
+        "INSERT INTO seller_applications (id, programme_id, seller_id, plan_id, status, registration_number, \
+         address, categories, certificates, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, 1, $9, $9)",
+    )
+    .bind(id.to_string())
+    .bind(new.programme_id.to_string())
+    .bind(new.seller_id.to_string())
+    .bind(new.plan_id.to_string())
+    .bind(&new.registration_number)
+    .bind(&new.address)
+    .bind(serde_json::to_string(&new.categories).map_err(bad)?)
+    .bind(serde_json::to_string(&new.certificates).map_err(bad)?)
+    .bind(now)
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("programme_id"))?;
+    for channel in &new.channels {
+        sql::query("INSERT INTO application_channels (application_id, channel) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(channel.as_str())
+            .execute(tx)
+            .await
+            .map_err(StoreError::unique_as("channels"))?;
+    }
+    record_event(
+        tx,
+        ctx,
+        id,
+        None,
+        ApplicationStatus::Applied,
+        "application submitted",
+    )
+    .await?;
+    let application = application_in(tx, backend, id).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "application.submit",
+            entity_type: "application",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(&application),
+        },
+    )
+    .await?;
+    Ok(application)
+}
+
+/// Moves an application under its lock (see [`Store::decide_application`]).
+async fn decide_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    id: Uuid,
+    to: ApplicationStatus,
+    reason: &str,
+    today: Date,
+) -> StoreResult<Decision> {
+    let before = application_in(tx, backend, id).await?;
+    before
+        .status
+        .transition(to)
+        .map_err(|e| StoreError::InvalidState {
+            detail: e.to_string(),
+        })?;
+    let first_approval = to == ApplicationStatus::Approved && before.approved_on.is_none();
+    sql::query(
+        "UPDATE seller_applications SET status = $1, approved_on = COALESCE(approved_on, $2), \
+         version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
+    )
+    .bind(to.as_str())
+    .bind(first_approval.then(|| date_text(today)))
+    .bind(Timestamp::now().to_stored())
+    .bind(id.to_string())
+    .bind(before.version)
+    .execute(tx)
+    .await?;
+    record_event(tx, ctx, id, Some(before.status), to, reason).await?;
+    let invoice = if first_approval {
+        Some(issue_invoice(tx, backend, ctx, &before, today).await?)
+    } else {
+        None
+    };
+    let mut launched = Vec::new();
+    if to == ApplicationStatus::Approved {
+        let seller = crate::accounts::organisation_in(tx, before.seller_id).await?;
+        for channel in &before.channels {
+            if let Some(p) = launch_if_due(tx, backend, ctx, seller.country, *channel).await? {
+                launched.push(p);
+            }
+        }
+    }
+    if (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved) {
+        crate::events::publish(
+            tx,
+            crate::events::SELLER_LISTING_CHANGED,
+            "organisation",
+            &before.seller_id.to_string(),
+            &serde_json::json!({"status": to.as_str()}),
+        )
+        .await?;
+    }
+    let application = application_in(tx, backend, id).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "application.decide",
+            entity_type: "application",
+            entity_id: id.to_string(),
+            before: Some(&before),
+            after: Some(&serde_json::json!({"status": to.as_str(), "reason": reason})),
+        },
+    )
+    .await?;
+    Ok(Decision {
+        application,
+        invoice,
+        launched,
+    })
+}
+
+/// Issues the year after the last invoiced one (see [`Store::renew_membership`]).
+async fn renew_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    application_id: Uuid,
+) -> StoreResult<Invoice> {
+    let application = application_in(tx, backend, application_id).await?;
+    if application.status != ApplicationStatus::Approved {
+        return Err(StoreError::InvalidState {
+            detail: format!(
+                "only an approved exporter's membership renews; this one is {}",
+                application.status
+            ),
+        });
+    }
+    let (last_end,): (Option<String>,) =
+        sql::query_as("SELECT MAX(period_end) FROM invoices WHERE application_id = $1")
+            .bind(application_id.to_string())
+            .fetch_one(tx)
+            .await?;
+    let start = match last_end {
+        Some(end) => parse_date("invoices", &end)?
+            .next_day()
+            .ok_or_else(|| bad("date overflow"))?,
+        None => application
+            .approved_on
+            .ok_or_else(|| bad("approved without a date"))?,
+    };
+    issue_invoice(tx, backend, ctx, &application, start).await
+}
+
 async fn record_event(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     ctx: &AuditContext,
     application_id: Uuid,
     from: Option<ApplicationStatus>,
     to: ApplicationStatus,
     reason: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO application_events (id, application_id, from_status, to_status, reason, actor_user_id, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -659,10 +704,10 @@ async fn record_event(
     .bind(application_id.to_string())
     .bind(from.map(|s| s.as_str()))
     .bind(to.as_str())
-    .bind(reason.to_owned())
+    .bind(reason)
     .bind(ctx.actor_user_id.map(|u| u.to_string()))
     .bind(Timestamp::now().to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }

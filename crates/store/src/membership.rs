@@ -1,13 +1,12 @@
 //! Membership plans and their promotions.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, minor, money, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::Money;
 use pavilion_domain::programmes::{DateRange, Percent, Promotion};
 use serde::Serialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,16 +53,17 @@ impl StoredPromotion {
     }
 }
 
-#[derive(FromRow)]
-struct PlanRow {
-    id: String,
-    tier: String,
-    name: String,
-    annual_fee_minor: i64,
-    currency: String,
-    listing_limit: Option<i64>,
-    wholesale_access: i64,
-    created_at: String,
+row_struct! {
+    struct PlanRow {
+        id: String,
+        tier: String,
+        name: String,
+        annual_fee_minor: i64,
+        currency: String,
+        listing_limit: Option<i64>,
+        wholesale_access: i64,
+        created_at: String,
+    }
 }
 
 impl TryFrom<PlanRow> for MembershipPlan {
@@ -83,14 +83,15 @@ impl TryFrom<PlanRow> for MembershipPlan {
     }
 }
 
-#[derive(FromRow)]
-struct PromotionRow {
-    id: String,
-    plan_id: String,
-    name: String,
-    percent_off: String,
-    starts_on: String,
-    ends_on: String,
+row_struct! {
+    struct PromotionRow {
+        id: String,
+        plan_id: String,
+        name: String,
+        percent_off: String,
+        starts_on: String,
+        ends_on: String,
+    }
 }
 
 impl TryFrom<PromotionRow> for StoredPromotion {
@@ -126,49 +127,23 @@ impl Store {
             wholesale_access: new.wholesale_access,
             created_at: Timestamp::now(),
         };
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO membership_plans (id, tier, name, annual_fee_minor, currency, listing_limit, \
-             wholesale_access, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(plan.id.to_string())
-        .bind(plan.tier.clone())
-        .bind(plan.name.clone())
-        .bind(minor(plan.annual_fee)?)
-        .bind(plan.annual_fee.currency().code())
-        .bind(plan.listing_limit)
-        .bind(i64::from(plan.wholesale_access))
-        .bind(plan.created_at.to_stored())
-        .execute(&mut *tx)
+        self.write((ctx.clone(), plan), |tx, (ctx, plan)| {
+            Box::pin(insert_plan(tx, ctx, plan))
+        })
         .await
-        .map_err(StoreError::on_unique("tier"))?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "membership_plan.create",
-                entity_type: "membership_plan",
-                entity_id: plan.id.to_string(),
-                before: None,
-                after: Some(&plan),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(plan)
     }
 
     pub async fn plans(&self) -> StoreResult<Vec<MembershipPlan>> {
         let sql =
             format!("SELECT {PLAN_COLUMNS} FROM membership_plans ORDER BY annual_fee_minor, tier");
-        let rows: Vec<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.pool())
+        let rows: Vec<PlanRow> = sql::query_as(&sql)
+            .fetch_all(&mut self.reader().await?)
             .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn plan(&self, id: Uuid) -> StoreResult<MembershipPlan> {
-        plan_in(self.pool(), id).await
+        plan_in(&mut self.reader().await?, id).await
     }
 
     pub async fn add_promotion(
@@ -177,7 +152,6 @@ impl Store {
         plan_id: Uuid,
         promotion: &Promotion,
     ) -> StoreResult<StoredPromotion> {
-        self.plan(plan_id).await?;
         let stored = StoredPromotion {
             id: Uuid::now_v7(),
             plan_id,
@@ -186,66 +160,108 @@ impl Store {
             starts_on: promotion.window.start,
             ends_on: promotion.window.end,
         };
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO promotions (id, plan_id, name, percent_off, starts_on, ends_on, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(stored.id.to_string())
-        .bind(plan_id.to_string())
-        .bind(stored.name.clone())
-        .bind(String::from(stored.percent_off))
-        .bind(date_text(stored.starts_on))
-        .bind(date_text(stored.ends_on))
-        .bind(Timestamp::now().to_stored())
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "promotion.create",
-                entity_type: "membership_plan",
-                entity_id: plan_id.to_string(),
-                before: None,
-                after: Some(&stored),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
+        self.write((ctx.clone(), stored), |tx, (ctx, stored)| {
+            Box::pin(insert_promotion(tx, ctx, stored))
+        })
+        .await
     }
 
     pub async fn promotions(&self, plan_id: Uuid) -> StoreResult<Vec<StoredPromotion>> {
-        promotions_of(self.pool(), plan_id).await
+        promotions_of(&mut self.reader().await?, plan_id).await
     }
 }
 
-pub(crate) async fn promotions_of<'e, E>(
-    executor: E,
+/// Stores a new plan (see [`Store::create_plan`]); its tier is unique.
+async fn insert_plan(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    plan: &MembershipPlan,
+) -> StoreResult<MembershipPlan> {
+    sql::query(
+        "INSERT INTO membership_plans (id, tier, name, annual_fee_minor, currency, listing_limit, \
+         wholesale_access, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(plan.id.to_string())
+    .bind(&plan.tier)
+    .bind(&plan.name)
+    .bind(minor(plan.annual_fee)?)
+    .bind(plan.annual_fee.currency().code())
+    .bind(plan.listing_limit)
+    .bind(i64::from(plan.wholesale_access))
+    .bind(plan.created_at.to_stored())
+    .execute(tx)
+    .await
+    .map_err(StoreError::unique_as("tier"))?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "membership_plan.create",
+            entity_type: "membership_plan",
+            entity_id: plan.id.to_string(),
+            before: None,
+            after: Some(plan),
+        },
+    )
+    .await?;
+    Ok(plan.clone())
+}
+
+/// Stores a promotion of an existing plan (see [`Store::add_promotion`]).
+async fn insert_promotion(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    stored: &StoredPromotion,
+) -> StoreResult<StoredPromotion> {
+    // An unknown plan is reported as not found, not as a foreign-key failure.
+    plan_in(tx, stored.plan_id).await?;
+    sql::query(
+        "INSERT INTO promotions (id, plan_id, name, percent_off, starts_on, ends_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(stored.id.to_string())
+    .bind(stored.plan_id.to_string())
+    .bind(&stored.name)
+    .bind(String::from(stored.percent_off))
+    .bind(date_text(stored.starts_on))
+    .bind(date_text(stored.ends_on))
+    .bind(Timestamp::now().to_stored())
+    .execute(tx)
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "promotion.create",
+            entity_type: "membership_plan",
+            entity_id: stored.plan_id.to_string(),
+            before: None,
+            after: Some(stored),
+        },
+    )
+    .await?;
+    Ok(stored.clone())
+}
+
+pub(crate) async fn promotions_of(
+    conn: &mut Conn<'_>,
     plan_id: Uuid,
-) -> StoreResult<Vec<StoredPromotion>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let rows: Vec<PromotionRow> = sqlx::query_as(
+) -> StoreResult<Vec<StoredPromotion>> {
+    let rows: Vec<PromotionRow> = sql::query_as(
         "SELECT id, plan_id, name, percent_off, starts_on, ends_on FROM promotions \
          WHERE plan_id = $1 ORDER BY starts_on, id",
     )
     .bind(plan_id.to_string())
-    .fetch_all(executor)
+    .fetch_all(conn)
     .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-pub(crate) async fn plan_in<'e, E>(executor: E, id: Uuid) -> StoreResult<MembershipPlan>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+pub(crate) async fn plan_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<MembershipPlan> {
     let sql = format!("SELECT {PLAN_COLUMNS} FROM membership_plans WHERE id = $1");
-    let row: Option<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<PlanRow> = sql::query_as(&sql)
         .bind(id.to_string())
-        .fetch_optional(executor)
+        .fetch_optional(conn)
         .await?;
     row.ok_or(StoreError::NotFound {
         entity: "membership plan",

@@ -1,7 +1,7 @@
 //! Programmes (agency partnerships): terms with renewals, targets, sponsorship.
 
 use crate::audit::{self, AuditContext, Change};
-use crate::sql::Conn;
+use crate::sql::{self, Conn, row_struct};
 use crate::values::{currency, date_text, minor, parse_date, uuid};
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::programmes::term::validate_terms;
@@ -9,7 +9,6 @@ use pavilion_domain::programmes::{DateRange, Metric, Percent, TargetPeriod, Term
 use pavilion_domain::{Country, Money};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{Any, FromRow, Transaction};
 use time::Date;
 use uuid::Uuid;
 
@@ -119,44 +118,48 @@ pub struct NewProgramme {
     pub targets: Vec<NewTarget>,
 }
 
-#[derive(FromRow)]
-struct ProgrammeRow {
-    id: String,
-    agency_id: String,
-    country: String,
-    title: String,
-    signed_on: Option<String>,
-    version: i64,
-    created_at: String,
+row_struct! {
+    struct ProgrammeRow {
+        id: String,
+        agency_id: String,
+        country: String,
+        title: String,
+        signed_on: Option<String>,
+        version: i64,
+        created_at: String,
+    }
 }
 
-#[derive(FromRow)]
-struct TermRow {
-    kind: String,
-    starts_on: String,
-    ends_on: String,
-    note: Option<String>,
+row_struct! {
+    struct TermRow {
+        kind: String,
+        starts_on: String,
+        ends_on: String,
+        note: Option<String>,
+    }
 }
 
-#[derive(FromRow)]
-struct TargetRow {
-    id: String,
-    metric: String,
-    target: String,
-    unit: String,
-    period: String,
-    hs_prefix: Option<String>,
-    label: String,
+row_struct! {
+    struct TargetRow {
+        id: String,
+        metric: String,
+        target: String,
+        unit: String,
+        period: String,
+        hs_prefix: Option<String>,
+        label: String,
+    }
 }
 
-#[derive(FromRow)]
-struct SponsorshipRow {
-    name: String,
-    percent: String,
-    currency: String,
-    cap_per_seller_minor: Option<i64>,
-    budget_minor: Option<i64>,
-    spent_minor: i64,
+row_struct! {
+    struct SponsorshipRow {
+        name: String,
+        percent: String,
+        currency: String,
+        cap_per_seller_minor: Option<i64>,
+        budget_minor: Option<i64>,
+        spent_minor: i64,
+    }
 }
 
 const T: &str = "programmes";
@@ -165,26 +168,26 @@ fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
 }
 
-async fn load(tx: &mut Transaction<'static, Any>, row: ProgrammeRow) -> StoreResult<Programme> {
-    let terms: Vec<TermRow> = sqlx::query_as(
+async fn load(tx: &mut Conn<'_>, row: ProgrammeRow) -> StoreResult<Programme> {
+    let terms: Vec<TermRow> = sql::query_as(
         "SELECT kind, starts_on, ends_on, note FROM programme_terms WHERE programme_id = $1 ORDER BY position",
     )
-    .bind(row.id.clone())
-    .fetch_all(&mut **tx)
+    .bind(&row.id)
+    .fetch_all(tx)
     .await?;
-    let targets: Vec<TargetRow> = sqlx::query_as(
+    let targets: Vec<TargetRow> = sql::query_as(
         "SELECT id, metric, target, unit, period, hs_prefix, label FROM programme_targets \
          WHERE programme_id = $1 ORDER BY id",
     )
-    .bind(row.id.clone())
-    .fetch_all(&mut **tx)
+    .bind(&row.id)
+    .fetch_all(tx)
     .await?;
-    let sponsorship: Option<SponsorshipRow> = sqlx::query_as(
+    let sponsorship: Option<SponsorshipRow> = sql::query_as(
         "SELECT name, percent, currency, cap_per_seller_minor, budget_minor, spent_minor \
          FROM sponsorships WHERE programme_id = $1",
     )
-    .bind(row.id.clone())
-    .fetch_optional(&mut **tx)
+    .bind(&row.id)
+    .fetch_optional(tx)
     .await?;
     Ok(Programme {
         id: uuid(T, &row.id)?,
@@ -240,7 +243,7 @@ const SELECT_PROGRAMME: &str = "SELECT p.id, p.agency_id, o.country, p.title, p.
 /// Reads a programme inside a transaction, locking its row on PostgreSQL so that concurrent
 /// changes to it queue up (SQLite's write transactions are already exclusive).
 pub(crate) async fn programme_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     backend: Backend,
     id: Uuid,
     lock: bool,
@@ -251,9 +254,9 @@ pub(crate) async fn programme_in(
         ""
     };
     let sql = format!("{SELECT_PROGRAMME} WHERE p.id = $1{lock_clause}");
-    let row: Option<ProgrammeRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<ProgrammeRow> = sql::query_as(&sql)
         .bind(id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await?;
     load(
         tx,
@@ -265,12 +268,12 @@ pub(crate) async fn programme_in(
 }
 
 async fn insert_term(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Conn<'_>,
     programme_id: Uuid,
     position: usize,
     term: &StoredTerm,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO programme_terms (id, programme_id, position, kind, starts_on, ends_on, note, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -280,9 +283,9 @@ async fn insert_term(
     .bind(term.kind.as_str())
     .bind(date_text(term.starts_on))
     .bind(date_text(term.ends_on))
-    .bind(term.note.clone())
+    .bind(term.note.as_deref())
     .bind(Timestamp::now().to_stored())
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -293,62 +296,15 @@ impl Store {
         ctx: &AuditContext,
         new: &NewProgramme,
     ) -> StoreResult<Programme> {
-        let id = Uuid::now_v7();
-        let now = Timestamp::now().to_stored();
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO programmes (id, agency_id, title, signed_on, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 1, $5, $5)",
-        )
-        .bind(id.to_string())
-        .bind(new.agency_id.to_string())
-        .bind(new.title.clone())
-        .bind(new.signed_on.map(date_text))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let initial = StoredTerm {
-            kind: TermKind::Initial,
-            starts_on: new.initial_term.start,
-            ends_on: new.initial_term.end,
-            note: None,
-        };
-        insert_term(&mut tx, id, 0, &initial).await?;
-        for t in &new.targets {
-            sqlx::query(
-                "INSERT INTO programme_targets (id, programme_id, metric, target, unit, period, hs_prefix, label) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(id.to_string())
-            .bind(t.metric.as_str())
-            .bind(t.target.to_string())
-            .bind(t.unit.clone())
-            .bind(t.period.as_str())
-            .bind(t.hs_prefix.clone())
-            .bind(t.label.clone())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let programme = programme_in(&mut tx, self.backend(), id, false).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "programme.create",
-                entity_type: "programme",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(&programme),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(programme)
+        let state = (ctx.clone(), self.backend(), new.clone());
+        self.write(state, |tx, (ctx, backend, new)| {
+            Box::pin(create_programme_in(tx, ctx, *backend, new))
+        })
+        .await
     }
 
     pub async fn programme(&self, id: Uuid) -> StoreResult<Programme> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.snapshot().await?;
         let p = programme_in(&mut tx, self.backend(), id, false).await?;
         tx.commit().await?;
         Ok(p)
@@ -357,10 +313,10 @@ impl Store {
     /// Programmes, optionally of one country, oldest first.
     pub async fn list_programmes(&self, country: Option<Country>) -> StoreResult<Vec<Programme>> {
         let sql = format!("{SELECT_PROGRAMME} WHERE ($1 IS NULL OR o.country = $1) ORDER BY p.id");
-        let mut tx = self.pool().begin().await?;
-        let rows: Vec<ProgrammeRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut tx = self.snapshot().await?;
+        let rows: Vec<ProgrammeRow> = sql::query_as(&sql)
             .bind(country.map(|c| c.code().to_owned()))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -377,34 +333,11 @@ impl Store {
         programme_id: Uuid,
         term: StoredTerm,
     ) -> StoreResult<Result<Programme, pavilion_domain::programmes::term::TermError>> {
-        let mut tx = self.begin_write().await?;
-        let before = programme_in(&mut tx, self.backend(), programme_id, true).await?;
-        let mut terms = before.domain_terms();
-        terms.push(term.term());
-        if let Err(e) = validate_terms(&terms) {
-            return Ok(Err(e));
-        }
-        insert_term(&mut tx, programme_id, before.terms.len(), &term).await?;
-        sqlx::query("UPDATE programmes SET version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(Timestamp::now().to_stored())
-            .bind(programme_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let after = programme_in(&mut tx, self.backend(), programme_id, false).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "programme.add_term",
-                entity_type: "programme",
-                entity_id: programme_id.to_string(),
-                before: Some(&before.terms),
-                after: Some(&after.terms),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(after))
+        let state = (ctx.clone(), self.backend(), programme_id, term);
+        self.write(state, |tx, (ctx, backend, programme_id, term)| {
+            Box::pin(add_term_in(tx, ctx, *backend, *programme_id, term))
+        })
+        .await
     }
 
     /// Sets (or replaces) the programme's sponsorship, keeping what has been spent.
@@ -414,46 +347,160 @@ impl Store {
         programme_id: Uuid,
         terms: &NewSponsorship,
     ) -> StoreResult<Programme> {
-        let mut tx = self.begin_write().await?;
-        let before = programme_in(&mut tx, self.backend(), programme_id, true).await?;
-        let now = Timestamp::now().to_stored();
-        let updated = sqlx::query(
-            "INSERT INTO sponsorships (programme_id, name, percent, currency, cap_per_seller_minor, \
-             budget_minor, spent_minor, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
-             ON CONFLICT (programme_id) DO UPDATE SET name = excluded.name, percent = excluded.percent, \
-             cap_per_seller_minor = excluded.cap_per_seller_minor, budget_minor = excluded.budget_minor, \
-             updated_at = excluded.updated_at WHERE sponsorships.currency = excluded.currency",
-        )
-        .bind(programme_id.to_string())
-        .bind(terms.name.clone())
-        .bind(String::from(terms.percent))
-        .bind(terms.currency.code())
-        .bind(terms.cap_per_seller.map(minor).transpose()?)
-        .bind(terms.budget.map(minor).transpose()?)
-        .bind(now)
-        .execute(&mut *tx)
+        let state = (ctx.clone(), self.backend(), programme_id, terms.clone());
+        self.write(state, |tx, (ctx, backend, programme_id, terms)| {
+            Box::pin(set_sponsorship_in(tx, ctx, *backend, *programme_id, terms))
+        })
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_check_violation() => StoreError::Conflict { field: "budget" },
-            _ => StoreError::Database(e),
-        })?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict { field: "currency" });
-        }
-        let after = programme_in(&mut tx, self.backend(), programme_id, false).await?;
-        audit::record(
-            &mut Conn::Sqlx(&mut tx),
-            ctx,
-            Change {
-                action: "programme.set_sponsorship",
-                entity_type: "programme",
-                entity_id: programme_id.to_string(),
-                before: Some(&before.sponsorship),
-                after: Some(&after.sponsorship),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
     }
+}
+
+/// Creates a programme with its initial term and targets (see [`Store::create_programme`]).
+async fn create_programme_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    new: &NewProgramme,
+) -> StoreResult<Programme> {
+    let id = Uuid::now_v7();
+    let now = Timestamp::now().to_stored();
+    sql::query(
+        "INSERT INTO programmes (id, agency_id, title, signed_on, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(new.agency_id.to_string())
+    .bind(&new.title)
+    .bind(new.signed_on.map(date_text))
+    .bind(now)
+    .execute(tx)
+    .await?;
+    let initial = StoredTerm {
+        kind: TermKind::Initial,
+        starts_on: new.initial_term.start,
+        ends_on: new.initial_term.end,
+        note: None,
+    };
+    insert_term(tx, id, 0, &initial).await?;
+    for t in &new.targets {
+        sql::query(
+            "INSERT INTO programme_targets (id, programme_id, metric, target, unit, period, hs_prefix, label) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(id.to_string())
+        .bind(t.metric.as_str())
+        .bind(t.target.to_string())
+        .bind(&t.unit)
+        .bind(t.period.as_str())
+        .bind(t.hs_prefix.as_deref())
+        .bind(&t.label)
+        .execute(tx)
+        .await?;
+    }
+    let programme = programme_in(tx, backend, id, false).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "programme.create",
+            entity_type: "programme",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(&programme),
+        },
+    )
+    .await?;
+    Ok(programme)
+}
+
+/// Adds a term under the programme's lock (see [`Store::add_term`]); terms that do not follow
+/// each other are answered, with nothing written.
+async fn add_term_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    programme_id: Uuid,
+    term: &StoredTerm,
+) -> StoreResult<Result<Programme, pavilion_domain::programmes::term::TermError>> {
+    let before = programme_in(tx, backend, programme_id, true).await?;
+    let mut terms = before.domain_terms();
+    terms.push(term.term());
+    if let Err(e) = validate_terms(&terms) {
+        return Ok(Err(e));
+    }
+    insert_term(tx, programme_id, before.terms.len(), term).await?;
+    sql::query("UPDATE programmes SET version = version + 1, updated_at = $1 WHERE id = $2")
+        .bind(Timestamp::now().to_stored())
+        .bind(programme_id.to_string())
+        .execute(tx)
+        .await?;
+    let after = programme_in(tx, backend, programme_id, false).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "programme.add_term",
+            entity_type: "programme",
+            entity_id: programme_id.to_string(),
+            before: Some(&before.terms),
+            after: Some(&after.terms),
+        },
+    )
+    .await?;
+    Ok(Ok(after))
+}
+
+/// Upserts the sponsorship under the programme's lock (see [`Store::set_sponsorship`]).
+async fn set_sponsorship_in(
+    tx: &mut Conn<'_>,
+    ctx: &AuditContext,
+    backend: Backend,
+    programme_id: Uuid,
+    terms: &NewSponsorship,
+) -> StoreResult<Programme> {
+    let before = programme_in(tx, backend, programme_id, true).await?;
+    let now = Timestamp::now().to_stored();
+    // A sponsorship keeps its currency: the conditional upsert changes nothing otherwise.
+    let updated = sql::query(
+        "INSERT INTO sponsorships (programme_id, name, percent, currency, cap_per_seller_minor, \
+         budget_minor, spent_minor, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+         ON CONFLICT (programme_id) DO UPDATE SET name = excluded.name, percent = excluded.percent, \
+         cap_per_seller_minor = excluded.cap_per_seller_minor, budget_minor = excluded.budget_minor, \
+         updated_at = excluded.updated_at WHERE sponsorships.currency = excluded.currency",
+    )
+    .bind(programme_id.to_string())
+    .bind(&terms.name)
+    .bind(String::from(terms.percent))
+    .bind(terms.currency.code())
+    .bind(terms.cap_per_seller.map(minor).transpose()?)
+    .bind(terms.budget.map(minor).transpose()?)
+    .bind(now)
+    .execute(tx)
+    .await
+    .map_err(|e| {
+        // The CHECK refuses a budget below what was already spent.
+        if e.is_check_violation() {
+            StoreError::Conflict { field: "budget" }
+        } else {
+            e
+        }
+    })?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::Conflict { field: "currency" });
+    }
+    let after = programme_in(tx, backend, programme_id, false).await?;
+    audit::record(
+        tx,
+        ctx,
+        Change {
+            action: "programme.set_sponsorship",
+            entity_type: "programme",
+            entity_id: programme_id.to_string(),
+            before: Some(&before.sponsorship),
+            after: Some(&after.sponsorship),
+        },
+    )
+    .await?;
+    Ok(after)
 }
