@@ -70,10 +70,9 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite only: the one sqlx connection that writes, for the modules not yet moved to `sql`.
-    /// SQLite lets one writer in at a time; queueing writers here (fairly, without sleeping)
-    /// beats letting them collide on the database's lock, whose busy handler backs off in sleeps
-    /// of up to 100 ms.
+    /// SQLite only: a sqlx connection for the bulk import's transaction, which streams for as
+    /// long as its file is read and so cannot be a job of the group-commit writer (see
+    /// [`Store::begin_write`]).
     writer: Option<AnyPool>,
     backend: Backend,
     /// SQLite only: the file's in-place connections and the group-commit writer.
@@ -167,11 +166,12 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a transaction that will write.
+    /// Starts a sqlx transaction that will write: on PostgreSQL each write job's; on SQLite only
+    /// the bulk import's (every other write is a job of the group-commit writer).
     ///
     /// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction
     /// that reads and then writes can fail at once with SQLITE_BUSY instead of waiting.
-    pub async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
         Ok(match (&self.writer, self.backend) {
             (Some(writer), _) => writer.begin_with("BEGIN IMMEDIATE").await?,
             (None, Backend::Sqlite) => self.pool.begin_with("BEGIN IMMEDIATE").await?,

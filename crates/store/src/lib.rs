@@ -1,10 +1,9 @@
 //! Pavilion's persistence.
 //!
 //! One code path serves both backends, with portable SQL (`$1` placeholders on both) and
-//! portable column types, and each backend has its own migrations. Statements go through sqlx's
-//! `Any` driver, or, in the modules moved so far (checkout, quotes, and the product and
-//! market-access reads a checkout makes), through `sql`, which runs SQLite statements in place
-//! with rusqlite instead of handing each one to a connection thread
+//! portable column types, and each backend has its own migrations. Statements go through `sql`,
+//! which runs SQLite statements in place with rusqlite (reads in the calling task, writes as jobs
+//! of the group-commit writer) and PostgreSQL's through sqlx
 //! (`docs/storage-statement-handoffs.md`). Invariants that protect money or stock live in the
 //! database (constraints, conditional updates), so they hold across several server processes
 //! sharing one PostgreSQL.

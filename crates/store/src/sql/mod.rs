@@ -32,8 +32,8 @@ pub(crate) enum Conn<'c> {
     Tx(Transaction<'static, Any>),
     /// PostgreSQL through sqlx, one statement at a time.
     Pooled(PoolConnection<Any>),
-    /// A sqlx connection (either backend) owned by a caller not moved to `sql` yet, so that
-    /// code shared with it is written once.
+    /// A sqlx connection (either backend) whose transaction its caller holds: the bulk
+    /// import's.
     Sqlx(&'c mut AnyConnection),
 }
 
