@@ -160,6 +160,13 @@ on_both_backends! {
         let (_, prog) = app.get(&officer, &format!("/programmes/{pid}")).await;
         assert_eq!(amount(&prog["sponsorship"]["spent"]), "2000.00");
         assert_eq!(amount(&prog["sponsorship"]["remaining"]), "0.00");
+        // A budget below what was already spent is refused (and the database's CHECK holds it
+        // against any writer that skipped the check).
+        let (status, problem) = app.client_put(&officer, &format!("/programmes/{pid}/sponsorship"), json!({
+            "name": "Ministry sponsorship", "percent": "100", "currency": "USD", "budget": usd("1000.00")
+        })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], "budget");
 
         // The seller sees their invoice; renewal issues the next year's.
         let seller_org = account_a["organisation"]["id"].as_str().unwrap();

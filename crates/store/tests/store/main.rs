@@ -6,6 +6,7 @@ mod catalogue_paging;
 mod checkout;
 mod fx;
 mod payments;
+mod programmes;
 mod quotes;
 mod sessions;
 mod shipments;
