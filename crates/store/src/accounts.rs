@@ -160,7 +160,7 @@ impl TryFrom<UserRow> for User {
 }
 
 async fn insert_organisation(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     new: &NewOrganisation,
 ) -> StoreResult<Organisation> {
@@ -202,7 +202,7 @@ async fn insert_organisation(
     Ok(org)
 }
 
-pub(crate) async fn organisation_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Organisation> {
+pub(crate) async fn organisation_in(conn: &mut Conn, id: Uuid) -> StoreResult<Organisation> {
     let sql = format!("SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = $1");
     let row: Option<OrganisationRow> = sql::query_as(&sql)
         .bind(id.to_string())
@@ -343,7 +343,7 @@ impl Store {
 
 /// Applies profile changes (see [`Store::update_organisation`]).
 async fn update_organisation_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     id: Uuid,
     expected_version: Option<i64>,
@@ -403,11 +403,7 @@ async fn update_organisation_in(
 }
 
 /// Creates a user, and a founder's organisation (see [`Store::create_user`]).
-async fn create_user_in(
-    tx: &mut Conn<'_>,
-    ctx: &AuditContext,
-    new: &NewUser,
-) -> StoreResult<Account> {
+async fn create_user_in(tx: &mut Conn, ctx: &AuditContext, new: &NewUser) -> StoreResult<Account> {
     let organisation = match &new.membership {
         Membership::None => None,
         Membership::Existing(id) => Some(organisation_in(tx, *id).await?),

@@ -124,7 +124,7 @@ fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
 }
 
-async fn hydrate(tx: &mut Conn<'_>, r: ApplicationRow) -> StoreResult<Application> {
+async fn hydrate(tx: &mut Conn, r: ApplicationRow) -> StoreResult<Application> {
     let channels: Vec<(String,)> = sql::query_as(
         "SELECT channel FROM application_channels WHERE application_id = $1 ORDER BY channel",
     )
@@ -154,7 +154,7 @@ async fn hydrate(tx: &mut Conn<'_>, r: ApplicationRow) -> StoreResult<Applicatio
 
 /// Reads an application in a write transaction, locking its row on PostgreSQL so that
 /// decisions on it queue up (SQLite's write transactions are already exclusive).
-async fn application_in(tx: &mut Conn<'_>, backend: Backend, id: Uuid) -> StoreResult<Application> {
+async fn application_in(tx: &mut Conn, backend: Backend, id: Uuid) -> StoreResult<Application> {
     let lock = if backend == Backend::Postgres {
         " FOR UPDATE"
     } else {
@@ -187,7 +187,7 @@ fn year_end(start: Date) -> Date {
 /// Issues the membership invoice for the year starting `period_start`, split between the seller
 /// and the programme's sponsoring agency, and records the agency's spend against its budget.
 async fn issue_invoice(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     ctx: &AuditContext,
     application: &Application,
@@ -525,7 +525,7 @@ impl Store {
 
 /// Submits an application with its channels and first history entry (see [`Store::apply`]).
 async fn apply_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     new: &NewApplication,
@@ -584,7 +584,7 @@ async fn apply_in(
 
 /// Moves an application under its lock (see [`Store::decide_application`]).
 async fn decide_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     id: Uuid,
@@ -658,7 +658,7 @@ async fn decide_in(
 
 /// Issues the year after the last invoiced one (see [`Store::renew_membership`]).
 async fn renew_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     application_id: Uuid,
@@ -689,7 +689,7 @@ async fn renew_in(
 }
 
 async fn record_event(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     application_id: Uuid,
     from: Option<ApplicationStatus>,

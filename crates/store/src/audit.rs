@@ -50,7 +50,7 @@ pub struct AuditEntry {
 }
 
 pub(crate) async fn record(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     change: Change<'_>,
 ) -> StoreResult<()> {

@@ -1,5 +1,6 @@
 use crate::batch::BatchWriter;
-use crate::sql::{self, Conn, sqlite::SqliteDb};
+use crate::sql::sqlite::{Lease, SqliteDb};
+use crate::sql::{self, Conn};
 use crate::{StoreError, StoreResult};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
@@ -70,10 +71,6 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite only: a sqlx connection for the bulk import's transaction, which streams for as
-    /// long as its file is read and so cannot be a job of the group-commit writer (see
-    /// [`Store::begin_write`]).
-    writer: Option<AnyPool>,
     backend: Backend,
     /// SQLite only: the file's in-place connections and the group-commit writer.
     sqlite: Option<SqliteParts>,
@@ -100,18 +97,16 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let url = sqlite_create_if_missing(url);
         let pool = pool_with(backend, &url, options.max_connections, options, "FULL").await?;
-        let (writer, sqlite) = match backend {
+        let sqlite = match backend {
             Backend::Sqlite => {
-                let writer = pool_with(backend, &url, 1, options, "FULL").await?;
                 let db = SqliteDb::new(&sqlite_file(&url)?, options.sqlite_busy_timeout);
                 let batch = BatchWriter::spawn(db.open_writer()?)?;
-                (Some(writer), Some(SqliteParts { db, batch }))
+                Some(SqliteParts { db, batch })
             }
-            Backend::Postgres => (None, None),
+            Backend::Postgres => None,
         };
         Ok(Self {
             pool,
-            writer,
             backend,
             sqlite,
         })
@@ -125,7 +120,7 @@ impl Store {
     /// A connection for reading: on SQLite a reader whose statements run in the calling task
     /// (a point read takes microseconds, less than a hand-off to another thread), on PostgreSQL
     /// one from the pool.
-    pub(crate) async fn reader(&self) -> StoreResult<Conn<'static>> {
+    pub(crate) async fn reader(&self) -> StoreResult<Conn> {
         Ok(match &self.sqlite {
             Some(sqlite) => Conn::Sqlite(sqlite.db.reader()?),
             None => Conn::Pooled(self.pool.acquire().await?),
@@ -134,7 +129,7 @@ impl Store {
 
     /// A read transaction across several statements, ended when dropped: on SQLite one snapshot,
     /// on PostgreSQL read committed (as its default transaction).
-    pub(crate) async fn snapshot(&self) -> StoreResult<Conn<'static>> {
+    pub(crate) async fn snapshot(&self) -> StoreResult<Conn> {
         Ok(match &self.sqlite {
             Some(sqlite) => {
                 let mut lease = sqlite.db.reader()?;
@@ -166,30 +161,35 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a sqlx transaction that will write: on PostgreSQL each write job's; on SQLite only
-    /// the bulk import's (every other write is a job of the group-commit writer).
-    ///
-    /// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction
-    /// that reads and then writes can fail at once with SQLITE_BUSY instead of waiting.
+    /// A PostgreSQL transaction for a write job (on SQLite, jobs run on the group-commit
+    /// writer instead).
     pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
-        Ok(match (&self.writer, self.backend) {
-            (Some(writer), _) => writer.begin_with("BEGIN IMMEDIATE").await?,
-            (None, Backend::Sqlite) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            (None, Backend::Postgres) => self.pool.begin().await?,
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A write transaction of its own for the bulk import, which streams for as long as its file
+    /// is read and so cannot be a job of the group-commit writer. On SQLite it is a connection
+    /// of its own that takes the write lock up front (`BEGIN IMMEDIATE`), whose statements run
+    /// in the calling task; it is closed, and rolled back if not committed, when dropped.
+    pub(crate) async fn begin_import(&self) -> StoreResult<Conn> {
+        Ok(match &self.sqlite {
+            Some(sqlite) => {
+                let mut lease = Lease::owned(sqlite.db.open_writer()?);
+                lease.execute_batch("BEGIN IMMEDIATE")?;
+                Conn::Sqlite(lease)
+            }
+            None => Conn::Tx(self.pool.begin().await?),
         })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
-        if let Some(writer) = &self.writer {
-            writer.close().await;
-        }
     }
 
     /// Starts a PostgreSQL transaction for records whose loss in a machine crash is harmless
     /// (quotes, which are simply asked for again): the commit does not wait for the WAL flush.
     /// (On SQLite such records join the group commit like every write.)
-    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Conn<'static>> {
+    pub(crate) async fn begin_ephemeral(&self) -> StoreResult<Conn> {
         let mut tx = Conn::Tx(self.pool.begin().await?);
         sql::query("SET LOCAL synchronous_commit TO OFF")
             .execute(&mut tx)

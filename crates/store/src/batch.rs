@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::{mpsc, oneshot};
 
 type Boxed = Box<dyn AnyValue + Send>;
-type Tx = Conn<'static>;
+type Tx = Conn;
 type JobFuture<'a> = Pin<Box<dyn Future<Output = StoreResult<Boxed>> + Send + 'a>>;
 
 /// What a write job returns: a future borrowing the transaction and the job's state.
@@ -108,7 +108,7 @@ fn finish<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
     }
 }
 
-fn control(conn: &mut Conn<'_>, statement: &str) -> StoreResult<()> {
+fn control(conn: &mut Conn, statement: &str) -> StoreResult<()> {
     finish(sql::query(statement).execute(conn)).map(|_| ())
 }
 
@@ -159,7 +159,7 @@ fn run_straight(conn: &mut Tx, jobs: &[Box<dyn Job>]) -> Straight {
 }
 
 /// Commits; a failed commit leaves no transaction open behind it.
-fn commit(conn: &mut Conn<'_>) -> StoreResult<()> {
+fn commit(conn: &mut Conn) -> StoreResult<()> {
     control(conn, "COMMIT").inspect_err(|_| {
         let _ = control(conn, "ROLLBACK");
     })

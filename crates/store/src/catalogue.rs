@@ -278,7 +278,7 @@ fn body(draft: &ProductDraft) -> StoreResult<String> {
 
 /// Products from their rows, with the seats of travel packages and the stock of variants read
 /// in one query each for the whole batch (and not at all when no product in it needs them).
-async fn hydrate_many(conn: &mut Conn<'_>, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
+async fn hydrate_many(conn: &mut Conn, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
     let mut drafts = Vec::with_capacity(rows.len());
     let (mut with_departures, mut with_variants) = (Vec::new(), Vec::new());
     for r in &rows {
@@ -364,12 +364,12 @@ async fn hydrate_many(conn: &mut Conn<'_>, rows: Vec<ProductRow>) -> StoreResult
     Ok(out)
 }
 
-async fn hydrate(conn: &mut Conn<'_>, r: ProductRow) -> StoreResult<Product> {
+async fn hydrate(conn: &mut Conn, r: ProductRow) -> StoreResult<Product> {
     let mut products = hydrate_many(conn, vec![r]).await?;
     products.pop().ok_or_else(|| bad("a product row vanished"))
 }
 
-pub(crate) async fn product_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Product> {
+pub(crate) async fn product_in(conn: &mut Conn, id: Uuid) -> StoreResult<Product> {
     static SQL: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM products WHERE id = $1"));
     let row: Option<ProductRow> = sql::query_as(&SQL)
@@ -379,11 +379,7 @@ pub(crate) async fn product_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Pro
     hydrate(conn, row.ok_or(StoreError::NotFound { entity: "product" })?).await
 }
 
-async fn write_departures(
-    tx: &mut Conn<'_>,
-    id: Uuid,
-    departures: &[Departure],
-) -> StoreResult<()> {
+async fn write_departures(tx: &mut Conn, id: Uuid, departures: &[Departure]) -> StoreResult<()> {
     for d in departures {
         // Seats already sold stay sold; the CHECK refuses cutting seats below them.
         sql::query(
@@ -414,7 +410,7 @@ async fn write_departures(
 
 /// Keeps one stock row per variant: new SKUs are added, stock set, and SKUs no longer offered
 /// removed.
-async fn write_variants(tx: &mut Conn<'_>, id: Uuid, variants: &[Variant]) -> StoreResult<()> {
+async fn write_variants(tx: &mut Conn, id: Uuid, variants: &[Variant]) -> StoreResult<()> {
     sql::query("DELETE FROM product_variants WHERE product_id = $1")
         .bind(id.to_string())
         .execute(tx)
@@ -431,7 +427,7 @@ async fn write_variants(tx: &mut Conn<'_>, id: Uuid, variants: &[Variant]) -> St
 }
 
 /// Refuses a category slug the tree does not have (the foreign key guards the race).
-async fn check_category(tx: &mut Conn<'_>, draft: &ProductDraft) -> StoreResult<()> {
+async fn check_category(tx: &mut Conn, draft: &ProductDraft) -> StoreResult<()> {
     let Some(slug) = &draft.category else {
         return Ok(());
     };
@@ -455,7 +451,7 @@ pub const PRODUCTS_IMPORTED: &str = "products.imported";
 /// Publishes that the products with ids from `first` to `last` (inclusive) were imported;
 /// returns the entry's outbox position.
 pub(crate) async fn publish_import(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     first: Uuid,
     last: Uuid,
     count: u64,
@@ -471,7 +467,7 @@ pub(crate) async fn publish_import(
     .await
 }
 
-async fn publish_change(tx: &mut Conn<'_>, product: &Product) -> StoreResult<()> {
+async fn publish_change(tx: &mut Conn, product: &Product) -> StoreResult<()> {
     let payload = serde_json::json!({"product_id": product.id, "version": product.version, "archived": product.archived});
     events::publish(
         tx,
@@ -678,7 +674,7 @@ impl Store {
 }
 
 async fn create_product_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     seller_id: Uuid,
     draft: &ProductDraft,
@@ -721,7 +717,7 @@ async fn create_product_in(
 }
 
 async fn update_product_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     id: Uuid,
     expected_version: Option<i64>,
@@ -770,11 +766,7 @@ async fn update_product_in(
     Ok(after)
 }
 
-async fn archive_product_in(
-    tx: &mut Conn<'_>,
-    ctx: &AuditContext,
-    id: Uuid,
-) -> StoreResult<Product> {
+async fn archive_product_in(tx: &mut Conn, ctx: &AuditContext, id: Uuid) -> StoreResult<Product> {
     sql::query(
         "UPDATE products SET archived_at = COALESCE(archived_at, $1), version = version + 1 WHERE id = $2",
     )

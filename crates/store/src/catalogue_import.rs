@@ -143,9 +143,9 @@ impl IdSequence {
 
 /// `(…),(…)` for `rows` rows of `per_row` parameters followed by the `fixed` SQL values.
 ///
-/// SQLite gets anonymous `?` parameters: binding a numbered (`$n`) parameter looks up its name,
-/// and SQLite finds a name by scanning all of a statement's parameters, which makes binding a
-/// statement of thousands of `$n` parameters quadratic. PostgreSQL only knows `$n`.
+/// SQLite gets anonymous `?` parameters, bound in order: a numbered (`$n`) parameter is looked
+/// up by name, and SQLite finds a name by scanning all of a statement's parameters, which makes
+/// binding a statement of thousands of `$n` parameters quadratic. PostgreSQL only knows `$n`.
 fn values_list(backend: Backend, rows: usize, per_row: usize, fixed: &str) -> String {
     let mut sql = String::with_capacity(rows * (per_row * 7 + fixed.len() + 4));
     let mut n = 0;
@@ -242,7 +242,7 @@ fn refused(e: StoreError) -> StoreError {
 /// Which of `keys` exist, asking the database in a few `IN (…)` lists; `sql` holds `{}` where the
 /// list goes and returns the key first.
 async fn existing(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     sql: &str,
     keys: &BTreeSet<String>,
 ) -> StoreResult<HashMap<String, String>> {
@@ -279,7 +279,7 @@ struct References {
 impl References {
     /// Every row naming a seller that is not a seller organisation, or a category not in the
     /// tree.
-    async fn check(&mut self, tx: &mut Conn<'_>, rows: &[Named]) -> StoreResult<Vec<RowError>> {
+    async fn check(&mut self, tx: &mut Conn, rows: &[Named]) -> StoreResult<Vec<RowError>> {
         let sellers: BTreeSet<Uuid> = rows
             .iter()
             .map(|r| r.seller)
@@ -413,7 +413,7 @@ fn read_batch(
 
 /// Writes one batch of products and their departures and variants.
 async fn write_batch(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     statements: &mut Statements,
     batch: Vec<Prepared>,
 ) -> StoreResult<()> {
@@ -501,10 +501,7 @@ impl Store {
         mut progress: impl FnMut(usize) + Send,
         mut observer: Option<ImportObserver>,
     ) -> Result<ImportSummary, ImportError> {
-        // The import's one transaction streams for as long as the file is read, awaiting rows,
-        // so it cannot be a group-commit job: it holds a write connection of its own.
-        let mut tx = self.begin_write().await?;
-        let mut conn = Conn::Sqlx(&mut tx);
+        let mut conn = self.begin_import().await?;
         // Every product of the import is created at this instant (read back equal: to the µs).
         let created_at = Timestamp::now();
         let mut statements = Statements {
@@ -596,8 +593,7 @@ impl Store {
             },
         )
         .await?;
-        drop(conn);
-        tx.commit().await.map_err(StoreError::from)?;
+        conn.commit().await?;
         Ok(ImportSummary {
             imported: count as u64,
             first_id: Some(first),

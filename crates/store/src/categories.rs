@@ -132,7 +132,7 @@ impl Store {
 }
 
 /// How many ancestors the category `id` has, counting itself.
-async fn ancestors(tx: &mut Conn<'_>, id: &str) -> StoreResult<usize> {
+async fn ancestors(tx: &mut Conn, id: &str) -> StoreResult<usize> {
     let mut depth = 0;
     let mut next = Some(id.to_owned());
     while let Some(current) = next {
@@ -151,7 +151,7 @@ async fn ancestors(tx: &mut Conn<'_>, id: &str) -> StoreResult<usize> {
 }
 
 async fn create_category_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     draft: &CategoryDraft,
 ) -> StoreResult<Category> {

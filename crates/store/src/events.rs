@@ -22,7 +22,7 @@ pub struct DomainEvent {
 pub const SELLER_LISTING_CHANGED: &str = "seller.listing_changed";
 
 pub(crate) async fn publish(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     kind: &str,
     subject_type: &str,
     subject_id: &str,
@@ -35,7 +35,7 @@ pub(crate) async fn publish(
 
 /// [`publish`], returning the entry's outbox position.
 pub(crate) async fn publish_at(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     kind: &str,
     subject_type: &str,
     subject_id: &str,

@@ -87,7 +87,7 @@ impl Store {
 }
 
 async fn import_rates_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     rates: &[RateObservation],
     progress: &ImportProgress,

@@ -92,7 +92,7 @@ impl Store {
 }
 
 async fn upsert_access_rules_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     rules: &[AccessRule],
 ) -> StoreResult<usize> {
@@ -136,7 +136,7 @@ async fn upsert_access_rules_in(
 }
 
 async fn delete_access_rule_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     origin: Country,
     destination: Country,

@@ -173,7 +173,7 @@ impl Store {
 
 /// Stores a new plan (see [`Store::create_plan`]); its tier is unique.
 async fn insert_plan(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     plan: &MembershipPlan,
 ) -> StoreResult<MembershipPlan> {
@@ -209,7 +209,7 @@ async fn insert_plan(
 
 /// Stores a promotion of an existing plan (see [`Store::add_promotion`]).
 async fn insert_promotion(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     stored: &StoredPromotion,
 ) -> StoreResult<StoredPromotion> {
@@ -244,7 +244,7 @@ async fn insert_promotion(
 }
 
 pub(crate) async fn promotions_of(
-    conn: &mut Conn<'_>,
+    conn: &mut Conn,
     plan_id: Uuid,
 ) -> StoreResult<Vec<StoredPromotion>> {
     let rows: Vec<PromotionRow> = sql::query_as(
@@ -257,7 +257,7 @@ pub(crate) async fn promotions_of(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-pub(crate) async fn plan_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<MembershipPlan> {
+pub(crate) async fn plan_in(conn: &mut Conn, id: Uuid) -> StoreResult<MembershipPlan> {
     let sql = format!("SELECT {PLAN_COLUMNS} FROM membership_plans WHERE id = $1");
     let row: Option<PlanRow> = sql::query_as(&sql)
         .bind(id.to_string())

@@ -88,11 +88,7 @@ fn approved_count(country: &str, channel: &str) -> String {
 
 /// Exporters of `country` approved for `channel`, counted in a statement of its own: after the
 /// pavilion's row lock, so that it sees approvals committed while it waited for the lock.
-async fn approved_exporters(
-    tx: &mut Conn<'_>,
-    country: Country,
-    channel: Channel,
-) -> StoreResult<u32> {
+async fn approved_exporters(tx: &mut Conn, country: Country, channel: Channel) -> StoreResult<u32> {
     let (n,): (i64,) = sql::query_as(&approved_count("$1", "$2"))
         .bind(country.code())
         .bind(channel.as_str())
@@ -109,7 +105,7 @@ fn clamp(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
-async fn hydrate(conn: &mut Conn<'_>, row: PavilionRow) -> StoreResult<Pavilion> {
+async fn hydrate(conn: &mut Conn, row: PavilionRow) -> StoreResult<Pavilion> {
     let country: Country = row.country.parse().map_err(bad)?;
     let channel = Channel::parse(&row.channel).ok_or_else(|| bad(&row.channel))?;
     // Featured exporters and products in one statement (a pavilion page reads this each time).
@@ -153,7 +149,7 @@ async fn hydrate(conn: &mut Conn<'_>, row: PavilionRow) -> StoreResult<Pavilion>
 /// reached its threshold. Locks the pavilion row first (PostgreSQL) so that two approvals crossing
 /// the threshold together are counted one after the other: exactly one of them launches it.
 pub(crate) async fn launch_if_due(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     ctx: &AuditContext,
     country: Country,
@@ -390,7 +386,7 @@ impl Featured {
     }
 }
 
-async fn pavilion_in(conn: &mut Conn<'_>, slug: &str) -> StoreResult<Pavilion> {
+async fn pavilion_in(conn: &mut Conn, slug: &str) -> StoreResult<Pavilion> {
     let sql = format!("SELECT {} FROM pavilions WHERE slug = $1", *COLUMNS);
     let row: Option<PavilionRow> = sql::query_as(&sql)
         .bind(slug)
@@ -404,7 +400,7 @@ async fn pavilion_in(conn: &mut Conn<'_>, slug: &str) -> StoreResult<Pavilion> {
 }
 
 async fn create_pavilion_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     ctx: &AuditContext,
     new: &NewPavilion,
@@ -462,7 +458,7 @@ async fn create_pavilion_in(
 }
 
 async fn replace_featured_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     slug: &str,
     what: Featured,

@@ -84,7 +84,7 @@ impl TryFrom<ImageRow> for ImageRef {
 
 /// The images of each of `product_ids` in display order (for hydrating products in one query).
 pub(crate) async fn images_of(
-    conn: &mut Conn<'_>,
+    conn: &mut Conn,
     product_ids: &[String],
 ) -> StoreResult<HashMap<String, Vec<ImageRef>>> {
     let mut out: HashMap<String, Vec<ImageRef>> = HashMap::new();
@@ -111,7 +111,7 @@ pub(crate) async fn images_of(
 
 /// Counts the change as an edit of the product: bumps its version (taking its row lock on
 /// PostgreSQL) and returns the new version and whether it is archived; `NotFound` if it is not.
-async fn touch_product(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<(i64, bool)> {
+async fn touch_product(tx: &mut Conn, id: Uuid) -> StoreResult<(i64, bool)> {
     let row: Option<(i64, Option<String>)> = sql::query_as(
         "UPDATE products SET version = version + 1, updated_at = $1 WHERE id = $2 \
          RETURNING version, archived_at",
@@ -125,7 +125,7 @@ async fn touch_product(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<(i64, bool)> 
 }
 
 async fn publish_change(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     product_id: Uuid,
     (version, archived): (i64, bool),
 ) -> StoreResult<()> {
@@ -141,7 +141,7 @@ async fn publish_change(
     .await
 }
 
-async fn image_in(conn: &mut Conn<'_>, product_id: Uuid, image_id: Uuid) -> StoreResult<ImageRef> {
+async fn image_in(conn: &mut Conn, product_id: Uuid, image_id: Uuid) -> StoreResult<ImageRef> {
     let sql = format!("SELECT {COLUMNS} FROM product_images WHERE id = $1 AND product_id = $2");
     let row: Option<ImageRow> = sql::query_as(&sql)
         .bind(image_id.to_string())
@@ -250,7 +250,7 @@ impl From<&NewImage<'_>> for OwnedImage {
 }
 
 async fn add_image_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     product_id: Uuid,
     image: &OwnedImage,
@@ -322,7 +322,7 @@ async fn add_image_in(
 }
 
 async fn delete_image_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     product_id: Uuid,
     image_id: Uuid,

@@ -168,7 +168,7 @@ fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
 }
 
-async fn load(tx: &mut Conn<'_>, row: ProgrammeRow) -> StoreResult<Programme> {
+async fn load(tx: &mut Conn, row: ProgrammeRow) -> StoreResult<Programme> {
     let terms: Vec<TermRow> = sql::query_as(
         "SELECT kind, starts_on, ends_on, note FROM programme_terms WHERE programme_id = $1 ORDER BY position",
     )
@@ -243,7 +243,7 @@ const SELECT_PROGRAMME: &str = "SELECT p.id, p.agency_id, o.country, p.title, p.
 /// Reads a programme inside a transaction, locking its row on PostgreSQL so that concurrent
 /// changes to it queue up (SQLite's write transactions are already exclusive).
 pub(crate) async fn programme_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     id: Uuid,
     lock: bool,
@@ -268,7 +268,7 @@ pub(crate) async fn programme_in(
 }
 
 async fn insert_term(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     programme_id: Uuid,
     position: usize,
     term: &StoredTerm,
@@ -357,7 +357,7 @@ impl Store {
 
 /// Creates a programme with its initial term and targets (see [`Store::create_programme`]).
 async fn create_programme_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     new: &NewProgramme,
@@ -417,7 +417,7 @@ async fn create_programme_in(
 /// Adds a term under the programme's lock (see [`Store::add_term`]); terms that do not follow
 /// each other are answered, with nothing written.
 async fn add_term_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     programme_id: Uuid,
@@ -453,7 +453,7 @@ async fn add_term_in(
 
 /// Upserts the sponsorship under the programme's lock (see [`Store::set_sponsorship`]).
 async fn set_sponsorship_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     backend: Backend,
     programme_id: Uuid,

@@ -224,7 +224,7 @@ impl Store {
 }
 
 async fn insert_quotes(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     quotes: &[StoredQuote],
     packed: &[Vec<u8>],
 ) -> StoreResult<()> {
@@ -261,7 +261,7 @@ async fn insert_quotes(
 
 /// Replaces a rule pack's files (see [`Store::import_rule_pack`]).
 async fn import_rule_pack_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     pack: &str,
     files: &BTreeMap<String, String>,

@@ -194,7 +194,7 @@ impl Store {
 
 /// Revokes the user's token (once: a revoked token is answered as it is).
 async fn revoke_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     user_id: Uuid,
     token_id: Uuid,

@@ -219,11 +219,7 @@ impl Store {
 }
 
 /// Stores a new course (see [`Store::create_course`]).
-async fn insert_course(
-    tx: &mut Conn<'_>,
-    ctx: &AuditContext,
-    course: &Course,
-) -> StoreResult<Course> {
+async fn insert_course(tx: &mut Conn, ctx: &AuditContext, course: &Course) -> StoreResult<Course> {
     sql::query(
         "INSERT INTO courses (id, agency_id, title, description, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -251,7 +247,7 @@ async fn insert_course(
 
 /// Stores a new cohort with no one enrolled yet (see [`Store::create_cohort`]).
 async fn insert_cohort(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     course_id: Uuid,
     programme_id: Uuid,
@@ -292,7 +288,7 @@ async fn insert_cohort(
 
 /// Takes a seat for `enrollment` (see [`Store::enroll`]).
 async fn enroll_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     enrollment: &Enrollment,
 ) -> StoreResult<Enrollment> {
@@ -339,7 +335,7 @@ async fn enroll_in(
 
 /// Marks an enrollment completed (see [`Store::complete_enrollment`]); its cohort's id as stored.
 async fn complete_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     ctx: &AuditContext,
     enrollment_id: Uuid,
 ) -> StoreResult<String> {
@@ -376,7 +372,7 @@ async fn complete_in(
     Ok(cohort_id)
 }
 
-async fn cohort_in(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Cohort> {
+async fn cohort_in(conn: &mut Conn, id: Uuid) -> StoreResult<Cohort> {
     let row: Option<CohortRow> = sql::query_as(
         "SELECT id, course_id, programme_id, name, starts_on, ends_on, seats, enrolled FROM cohorts WHERE id = $1",
     )

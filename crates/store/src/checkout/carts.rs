@@ -177,7 +177,7 @@ impl Store {
 /// Returns whether the cart was still at `version` (so that the caller knows the cart after
 /// the change without reading it again).
 async fn set_line_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     cart_id: Uuid,
     version: i64,
     line: &CartLine,

@@ -25,10 +25,7 @@ pub struct Replay {
 }
 
 /// Claims the key; returns the recorded answer when the key was already used for this request.
-pub(crate) async fn claim(
-    tx: &mut Conn<'_>,
-    claim: &IdempotencyClaim,
-) -> StoreResult<Option<Replay>> {
+pub(crate) async fn claim(tx: &mut Conn, claim: &IdempotencyClaim) -> StoreResult<Option<Replay>> {
     let inserted = sql::query(
         "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status_code, response_body, created_at) \
          VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING",
@@ -60,7 +57,7 @@ pub(crate) async fn claim(
 
 /// Records the answer to a claimed key, in the transaction that did the work.
 pub(crate) async fn record(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     claim: &IdempotencyClaim,
     status: u16,
     body: &str,

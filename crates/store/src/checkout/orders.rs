@@ -202,7 +202,7 @@ fn order_query() -> &'static str {
 }
 
 /// The order `id`, read in one statement (no transaction needed for a consistent view).
-pub(crate) async fn read_order(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Order> {
+pub(crate) async fn read_order(conn: &mut Conn, id: Uuid) -> StoreResult<Order> {
     let rows = sql::query(order_query())
         .bind(id.to_string())
         .fetch_all(conn)
@@ -220,7 +220,7 @@ pub(crate) async fn read_order(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Ord
     order_of_rows(order, lines)
 }
 
-pub(crate) async fn order_in(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<Order> {
+pub(crate) async fn order_in(tx: &mut Conn, id: Uuid) -> StoreResult<Order> {
     read_order(tx, id).await
 }
 
@@ -279,7 +279,7 @@ fn order_of_rows(r: OrderRow, lines: Vec<LineRow>) -> StoreResult<Order> {
 /// Takes (or, with `give_back`, returns) a line's stock or seats. Taking is a conditional update:
 /// it changes nothing and says so when not enough is left.
 async fn move_stock(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     line_no: usize,
     product_id: Uuid,
     variant_sku: Option<&str>,
@@ -336,7 +336,7 @@ async fn move_stock(
 }
 
 /// Counts `charge` against the person's year; refuses what would pass the limit.
-async fn count_against_limit(tx: &mut Conn<'_>, charge: &PersonCharge) -> StoreResult<()> {
+async fn count_against_limit(tx: &mut Conn, charge: &PersonCharge) -> StoreResult<()> {
     // One statement: the person's first order of the year inserts the row, a later one adds to
     // it; either only within the limit (the insert's own check is the `WHERE` of the select).
     let counted = sql::query(
@@ -367,7 +367,7 @@ async fn count_against_limit(tx: &mut Conn<'_>, charge: &PersonCharge) -> StoreR
 }
 
 async fn record_event(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     order_id: Uuid,
     from: Option<OrderStatus>,
     to: OrderStatus,
@@ -392,7 +392,7 @@ async fn record_event(
 /// Places an order inside `tx` (the caller commits): claims the idempotency key, reserves every
 /// line, counts the person's limit, writes the order and records it (as JSON) as the key's answer.
 pub(crate) async fn place_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     claim: Option<&IdempotencyClaim>,
     new: &NewOrder,
 ) -> StoreResult<Placed> {
@@ -554,7 +554,7 @@ fn placed_order(new: &NewOrder, now: &str) -> StoreResult<Order> {
 }
 
 /// Gives back what an order holds: its stock and seats, and its count against the person's limit.
-pub(crate) async fn release(tx: &mut Conn<'_>, order: &Order) -> StoreResult<()> {
+pub(crate) async fn release(tx: &mut Conn, order: &Order) -> StoreResult<()> {
     for (i, l) in order.lines.iter().enumerate() {
         move_stock(
             tx,
@@ -581,7 +581,7 @@ pub(crate) async fn release(tx: &mut Conn<'_>, order: &Order) -> StoreResult<()>
 /// Moves an order from one of `from` to `to` if it is still there (a conditional update, so a
 /// concurrent change makes this one fail with the state it found).
 pub(crate) async fn transition(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     order: &Order,
     to: OrderStatus,
     note: &str,
@@ -599,7 +599,7 @@ pub(crate) async fn transition(
 /// Moves the order `id` from `from` to `to` if it is still `from` (the caller knows the state it
 /// expects without reading the order); otherwise says what the order is.
 pub(crate) async fn transition_from(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     id: Uuid,
     from: OrderStatus,
     to: OrderStatus,

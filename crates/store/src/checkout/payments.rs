@@ -279,7 +279,7 @@ fn payment_of_row(r: PaymentRow) -> StoreResult<Payment> {
 }
 
 /// The payment `id` with its events, in one statement.
-async fn read_payment(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Payment> {
+async fn read_payment(conn: &mut Conn, id: Uuid) -> StoreResult<Payment> {
     static SQL: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| payments_query("p.id = $1"));
     let rows = sql::query(SQL.as_str())
@@ -291,12 +291,12 @@ async fn read_payment(conn: &mut Conn<'_>, id: Uuid) -> StoreResult<Payment> {
         .ok_or(StoreError::NotFound { entity: "payment" })
 }
 
-async fn payment_in(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<Payment> {
+async fn payment_in(tx: &mut Conn, id: Uuid) -> StoreResult<Payment> {
     read_payment(tx, id).await
 }
 
 /// The order's captured payment (the one refunds go against).
-async fn captured_payment_of(tx: &mut Conn<'_>, order: &Order) -> StoreResult<Payment> {
+async fn captured_payment_of(tx: &mut Conn, order: &Order) -> StoreResult<Payment> {
     let id: Option<(String,)> =
         sql::query_as("SELECT id FROM payments WHERE order_id = $1 AND status = 'captured'")
             .bind(order.id.to_string())
@@ -313,7 +313,7 @@ async fn captured_payment_of(tx: &mut Conn<'_>, order: &Order) -> StoreResult<Pa
 /// Marks a captured payment (and its order) paid: the conditional updates refuse a second capture.
 /// Returns the payment as captured (its `updated_at` as stored).
 async fn capture_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     payment: &Payment,
     note: &str,
     actor: Option<&str>,
@@ -365,7 +365,7 @@ async fn capture_in(
     })
 }
 
-async fn sent_refund(tx: &mut Conn<'_>, id: Uuid, provider_ref: &str) -> StoreResult<()> {
+async fn sent_refund(tx: &mut Conn, id: Uuid, provider_ref: &str) -> StoreResult<()> {
     sql::query(
         "UPDATE refunds SET provider_ref = $1, sent_at = $2 WHERE id = $3 AND sent_at IS NULL",
     )
@@ -379,7 +379,7 @@ async fn sent_refund(tx: &mut Conn<'_>, id: Uuid, provider_ref: &str) -> StoreRe
 
 /// See [`Store::record_authorisation`].
 async fn authorisation_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     claim: Option<&IdempotencyClaim>,
     new: &NewPayment,
     render: fn(&Payment) -> (u16, String),
@@ -454,7 +454,7 @@ async fn authorisation_in(
 
 /// Refunds inside a write job (see [`Store::refund`]).
 async fn refund_lines_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     claim: Option<&IdempotencyClaim>,
     req: &RefundRequest,
     render: fn(&RefundOutcome) -> (u16, String),
@@ -896,7 +896,7 @@ impl Store {
     }
 }
 
-async fn refund_in(tx: &mut Conn<'_>, id: Uuid) -> StoreResult<Refund> {
+async fn refund_in(tx: &mut Conn, id: Uuid) -> StoreResult<Refund> {
     let sql = format!(
         "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1"
     );
@@ -955,7 +955,7 @@ pub struct SandboxWebhook {
 /// with the same reference waits for the first and answers with its refund; a refusal after it
 /// deletes the row again (the job's answer is kept, so its writes must be undone by hand).
 async fn sandbox_refund_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     id: &str,
     request_ref: &str,
     amount_minor: i64,
@@ -1065,7 +1065,7 @@ impl From<SandboxRow> for SandboxPayment {
 }
 
 async fn sandbox_payment_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     column: &str,
     value: &str,
 ) -> StoreResult<Option<SandboxPayment>> {
@@ -1078,7 +1078,7 @@ async fn sandbox_payment_in(
 }
 
 async fn queue_webhook(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     payment: &SandboxPayment,
     event: &str,
     due_at: Timestamp,

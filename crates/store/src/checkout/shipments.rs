@@ -137,7 +137,7 @@ impl EventRow {
 }
 
 /// Reads an order with its row locked until the transaction ends.
-async fn locked_order(tx: &mut Conn<'_>, backend: Backend, id: Uuid) -> StoreResult<Order> {
+async fn locked_order(tx: &mut Conn, backend: Backend, id: Uuid) -> StoreResult<Order> {
     if backend == Backend::Postgres {
         sql::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
             .bind(id.to_string())
@@ -149,7 +149,7 @@ async fn locked_order(tx: &mut Conn<'_>, backend: Backend, id: Uuid) -> StoreRes
 
 /// The order's shipments (all, or one seller's) with their events.
 async fn shipments_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     order_id: Uuid,
     only: Option<Uuid>,
 ) -> StoreResult<Vec<Shipment>> {
@@ -184,7 +184,7 @@ async fn shipments_in(
     Ok(out)
 }
 
-async fn shipment_in(tx: &mut Conn<'_>, order_id: Uuid, id: Uuid) -> StoreResult<Shipment> {
+async fn shipment_in(tx: &mut Conn, order_id: Uuid, id: Uuid) -> StoreResult<Shipment> {
     shipments_in(tx, order_id, None)
         .await?
         .into_iter()
@@ -216,7 +216,7 @@ fn text(
 
 /// Ships inside a write job (see [`Store::create_shipment`]).
 async fn ship_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     new: &NewShipment,
     carrier: &str,
@@ -282,7 +282,7 @@ async fn ship_in(
 
 /// Records a tracking event inside a write job (see [`Store::add_tracking_event`]).
 async fn track_in(
-    tx: &mut Conn<'_>,
+    tx: &mut Conn,
     backend: Backend,
     order_id: Uuid,
     shipment_id: Uuid,

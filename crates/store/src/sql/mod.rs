@@ -25,25 +25,22 @@ use sqlx::{Any, AnyConnection, Transaction};
 use std::marker::PhantomData;
 
 /// A connection a job or a read works through.
-pub(crate) enum Conn<'c> {
+pub(crate) enum Conn {
     /// SQLite through rusqlite, statements run in place.
     Sqlite(sqlite::Lease),
     /// PostgreSQL through sqlx, inside a transaction.
     Tx(Transaction<'static, Any>),
     /// PostgreSQL through sqlx, one statement at a time.
     Pooled(PoolConnection<Any>),
-    /// A sqlx connection (either backend) whose transaction its caller holds: the bulk
-    /// import's.
-    Sqlx(&'c mut AnyConnection),
 }
 
-impl Conn<'_> {
+impl Conn {
     /// Commits the transaction this connection holds.
     pub(crate) async fn commit(self) -> StoreResult<()> {
         match self {
             Conn::Sqlite(mut lease) => Ok(lease.execute_batch("COMMIT")?),
             Conn::Tx(tx) => Ok(tx.commit().await?),
-            Conn::Pooled(_) | Conn::Sqlx(_) => Ok(()),
+            Conn::Pooled(_) => Ok(()),
         }
     }
 
@@ -52,7 +49,6 @@ impl Conn<'_> {
             Conn::Sqlite(lease) => Target::Sqlite(lease),
             Conn::Tx(tx) => Target::Sqlx(tx),
             Conn::Pooled(conn) => Target::Sqlx(conn),
-            Conn::Sqlx(conn) => Target::Sqlx(conn),
         }
     }
 }
@@ -112,7 +108,7 @@ impl<'q> Query<'q> {
         self
     }
 
-    pub(crate) async fn execute(self, conn: &mut Conn<'_>) -> StoreResult<Done> {
+    pub(crate) async fn execute(self, conn: &mut Conn) -> StoreResult<Done> {
         let rows_affected = match conn.target() {
             Target::Sqlite(lease) => lease.execute(self.sql, &self.args)?,
             Target::Sqlx(conn) => sqlx::Executor::execute(conn, self.sqlx())
@@ -122,7 +118,7 @@ impl<'q> Query<'q> {
         Ok(Done { rows_affected })
     }
 
-    pub(crate) async fn fetch_all(self, conn: &mut Conn<'_>) -> StoreResult<Vec<Row>> {
+    pub(crate) async fn fetch_all(self, conn: &mut Conn) -> StoreResult<Vec<Row>> {
         match conn.target() {
             Target::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, usize::MAX)?),
             Target::Sqlx(conn) => {
@@ -132,7 +128,7 @@ impl<'q> Query<'q> {
         }
     }
 
-    pub(crate) async fn fetch_optional(self, conn: &mut Conn<'_>) -> StoreResult<Option<Row>> {
+    pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> StoreResult<Option<Row>> {
         match conn.target() {
             Target::Sqlite(lease) => Ok(lease.fetch(self.sql, &self.args, 1)?.pop()),
             Target::Sqlx(conn) => {
@@ -142,7 +138,7 @@ impl<'q> Query<'q> {
         }
     }
 
-    pub(crate) async fn fetch_one(self, conn: &mut Conn<'_>) -> StoreResult<Row> {
+    pub(crate) async fn fetch_one(self, conn: &mut Conn) -> StoreResult<Row> {
         self.fetch_optional(conn).await?.ok_or_else(row_not_found)
     }
 
@@ -159,17 +155,17 @@ impl<T: FromRow> QueryAs<'_, T> {
         self
     }
 
-    pub(crate) async fn fetch_all(self, conn: &mut Conn<'_>) -> StoreResult<Vec<T>> {
+    pub(crate) async fn fetch_all(self, conn: &mut Conn) -> StoreResult<Vec<T>> {
         let rows = self.inner.fetch_all(conn).await?;
         rows.iter().map(T::from_row).collect()
     }
 
-    pub(crate) async fn fetch_optional(self, conn: &mut Conn<'_>) -> StoreResult<Option<T>> {
+    pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> StoreResult<Option<T>> {
         let row = self.inner.fetch_optional(conn).await?;
         row.as_ref().map(T::from_row).transpose()
     }
 
-    pub(crate) async fn fetch_one(self, conn: &mut Conn<'_>) -> StoreResult<T> {
+    pub(crate) async fn fetch_one(self, conn: &mut Conn) -> StoreResult<T> {
         T::from_row(&self.inner.fetch_one(conn).await?)
     }
 }

@@ -13,7 +13,7 @@ async fn probe_table(fx: &StoreFixture) {
     .unwrap();
 }
 
-async fn insert(conn: &mut Conn<'_>, id: i64, parent: Option<i64>) -> Result<(), StoreError> {
+async fn insert(conn: &mut Conn, id: i64, parent: Option<i64>) -> Result<(), StoreError> {
     query("INSERT INTO sql_probe (id, n, t, b, parent) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(None::<i64>)
