@@ -283,16 +283,26 @@ impl Store {
         expected_version: Option<i64>,
         changes: &OrganisationChanges,
     ) -> StoreResult<Organisation> {
-        let state = (ctx.clone(), id, expected_version, changes.clone());
-        self.write(state, |tx, (ctx, id, expected_version, changes)| {
-            Box::pin(update_organisation_in(
-                tx,
-                ctx,
-                *id,
-                *expected_version,
-                changes,
-            ))
-        })
+        let state = (
+            ctx.clone(),
+            self.backend(),
+            id,
+            expected_version,
+            changes.clone(),
+        );
+        self.write(
+            state,
+            |tx, (ctx, backend, id, expected_version, changes)| {
+                Box::pin(update_organisation_in(
+                    tx,
+                    ctx,
+                    *backend,
+                    *id,
+                    *expected_version,
+                    changes,
+                ))
+            },
+        )
         .await
     }
 
@@ -345,6 +355,7 @@ impl Store {
 async fn update_organisation_in(
     tx: &mut Conn,
     ctx: &AuditContext,
+    backend: crate::Backend,
     id: Uuid,
     expected_version: Option<i64>,
     changes: &OrganisationChanges,
@@ -386,6 +397,15 @@ async fn update_organisation_in(
             entity: "organisation",
             current: before.version + 1,
         });
+    }
+    if before.kind == OrganisationKind::Seller && after.country != before.country {
+        // The seller's approvals now count for the pavilions of its new country (in code order,
+        // one lock order between writers).
+        let mut countries = [before.country, after.country];
+        countries.sort_by_key(|c| c.code());
+        for country in countries {
+            crate::pavilions::recount_approved(tx, backend, country).await?;
+        }
     }
     audit::record(
         tx,

@@ -7,7 +7,7 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::membership::{plan_in, promotions_of};
-use crate::pavilions::{Pavilion, launch_if_due};
+use crate::pavilions::{Pavilion, launch_if_due, recount_approved};
 use crate::programmes::programme_in;
 use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, minor, money, parse_date, uuid};
@@ -618,15 +618,21 @@ async fn decide_in(
         None
     };
     let mut launched = Vec::new();
-    if to == ApplicationStatus::Approved {
+    let approval_changed =
+        (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved);
+    if approval_changed {
         let seller = crate::accounts::organisation_in(tx, before.seller_id).await?;
-        for channel in &before.channels {
-            if let Some(p) = launch_if_due(tx, backend, ctx, seller.country, *channel).await? {
-                launched.push(p);
+        // Before any launch, which locks some of the same pavilion rows: one lock order.
+        recount_approved(tx, backend, seller.country).await?;
+        if to == ApplicationStatus::Approved {
+            for channel in &before.channels {
+                if let Some(p) = launch_if_due(tx, backend, ctx, seller.country, *channel).await? {
+                    launched.push(p);
+                }
             }
         }
     }
-    if (to == ApplicationStatus::Approved) != (before.status == ApplicationStatus::Approved) {
+    if approval_changed {
         crate::events::publish(
             tx,
             crate::events::SELLER_LISTING_CHANGED,

@@ -12,7 +12,6 @@ use pavilion_domain::programmes::pavilion::slug;
 use pavilion_domain::programmes::{Channel, PavilionStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,14 +66,8 @@ row_struct! {
 }
 
 const T: &str = "pavilions";
-/// With the count of its approved exporters read in the same statement: a pavilion page reads its
-/// pavilion on every request.
-static COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "id, country, channel, slug, title, story, threshold, launched_at, version, ({}) AS approved_exporters",
-        approved_count("pavilions.country", "pavilions.channel")
-    )
-});
+const COLUMNS: &str =
+    "id, country, channel, slug, title, story, threshold, launched_at, version, approved_exporters";
 
 /// Counts the exporters of a country approved for a channel, under any programme.
 fn approved_count(country: &str, channel: &str) -> String {
@@ -145,6 +138,32 @@ async fn hydrate(conn: &mut Conn, row: PavilionRow) -> StoreResult<Pavilion> {
     })
 }
 
+/// Counts again the approved exporters of every pavilion of `country`, after a write that may
+/// have changed them. Locks those pavilion rows first (PostgreSQL, in id order) so that the count,
+/// a statement of its own, sees approvals committed by writers that held them.
+pub(crate) async fn recount_approved(
+    tx: &mut Conn,
+    backend: Backend,
+    country: Country,
+) -> StoreResult<()> {
+    if backend == Backend::Postgres {
+        sql::query_as::<(String,)>(
+            "SELECT id FROM pavilions WHERE country = $1 ORDER BY id FOR UPDATE",
+        )
+        .bind(country.code())
+        .fetch_all(tx)
+        .await?;
+    }
+    sql::query(&format!(
+        "UPDATE pavilions SET approved_exporters = ({}) WHERE country = $1",
+        approved_count("pavilions.country", "pavilions.channel")
+    ))
+    .bind(country.code())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Launches the pavilion of (country, channel) if it exists, is recruiting, and approvals have
 /// reached its threshold. Locks the pavilion row first (PostgreSQL) so that two approvals crossing
 /// the threshold together are counted one after the other: exactly one of them launches it.
@@ -162,7 +181,7 @@ pub(crate) async fn launch_if_due(
     };
     let sql = format!(
         "SELECT {} FROM pavilions WHERE country = $1 AND channel = $2{lock}",
-        *COLUMNS
+        COLUMNS
     );
     let row: Option<PavilionRow> = sql::query_as(&sql)
         .bind(country.code())
@@ -272,7 +291,7 @@ impl Store {
     pub async fn list_pavilions(&self, country: Option<Country>) -> StoreResult<Vec<Pavilion>> {
         let sql = format!(
             "SELECT {} FROM pavilions WHERE ($1 IS NULL OR country = $1) ORDER BY slug",
-            *COLUMNS
+            COLUMNS
         );
         let mut snapshot = self.snapshot().await?;
         let rows: Vec<PavilionRow> = sql::query_as(&sql)
@@ -387,7 +406,7 @@ impl Featured {
 }
 
 async fn pavilion_in(conn: &mut Conn, slug: &str) -> StoreResult<Pavilion> {
-    let sql = format!("SELECT {} FROM pavilions WHERE slug = $1", *COLUMNS);
+    let sql = format!("SELECT {} FROM pavilions WHERE slug = $1", COLUMNS);
     let row: Option<PavilionRow> = sql::query_as(&sql)
         .bind(slug)
         .fetch_optional(&mut *conn)
@@ -433,6 +452,7 @@ async fn create_pavilion_in(
     .await?;
     // Exporters may already be approved: a pavilion created at or past its threshold opens now,
     // and their products are listed in it.
+    recount_approved(tx, backend, new.country).await?;
     launch_if_due(tx, backend, ctx, new.country, new.channel).await?;
     let members: Vec<(String,)> = sql::query_as(
         "SELECT DISTINCT a.seller_id FROM seller_applications a \

@@ -188,6 +188,16 @@ on_both_backends! {
 
         let events = app.store.events_about("pavilion", pavilion["id"].as_str().unwrap()).await.unwrap();
         assert_eq!(events.iter().filter(|e| e.kind == "pavilion.launched").count(), 1);
+
+        // The pavilion's count of approved exporters follows a suspension and a seller's move to
+        // another country.
+        let approved = || async { app.get(&admin, "/pavilions/kh-wholesale").await.1["approved_exporters"].as_u64() };
+        assert_eq!(approved().await, Some(3));
+        assert_eq!(decide(&app, &officer, &c, "suspended").await.0, StatusCode::OK);
+        assert_eq!(approved().await, Some(2));
+        let moved = admin.patch(app.url(&format!("/organisations/{seller_org}"))).json(&json!({"country": "RW"})).send().await.unwrap();
+        assert_eq!(moved.status(), StatusCode::OK);
+        assert_eq!(approved().await, Some(1));
     }
 
     async fn officers_act_only_on_their_own_countrys_exporters(app: TestApp) {
