@@ -190,13 +190,12 @@ async fn insert_organisation(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "organisation.create",
-            entity_type: "organisation",
-            entity_id: org.id.to_string(),
-            before: None,
-            after: Some(&org),
-        },
+        Change::created(
+            "organisation.create",
+            "organisation",
+            org.id.to_string(),
+            &org,
+        ),
     )
     .await?;
     Ok(org)
@@ -458,13 +457,7 @@ async fn create_user_in(tx: &mut Conn, ctx: &AuditContext, new: &NewUser) -> Sto
     audit::record(
         tx,
         &ctx,
-        Change {
-            action: "user.create",
-            entity_type: "user",
-            entity_id: user.id.to_string(),
-            before: None,
-            after: Some(&user),
-        },
+        Change::created("user.create", "user", user.id.to_string(), &user),
     )
     .await?;
     Ok(Account { user, organisation })

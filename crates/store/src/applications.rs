@@ -305,13 +305,7 @@ async fn issue_invoice(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "invoice.issue",
-            entity_type: "invoice",
-            entity_id: invoice.id.to_string(),
-            before: None,
-            after: Some(&invoice),
-        },
+        Change::created("invoice.issue", "invoice", invoice.id.to_string(), &invoice),
     )
     .await?;
     Ok(invoice)
@@ -570,13 +564,12 @@ async fn apply_in(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "application.submit",
-            entity_type: "application",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&application),
-        },
+        Change::created(
+            "application.submit",
+            "application",
+            id.to_string(),
+            &application,
+        ),
     )
     .await?;
     Ok(application)

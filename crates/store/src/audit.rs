@@ -24,6 +24,24 @@ pub struct Change<'a> {
     pub after: Option<&'a (dyn erased::Json + Sync)>,
 }
 
+impl<'a> Change<'a> {
+    /// The creation of an entity: nothing before, `after` as created.
+    pub fn created(
+        action: &'static str,
+        entity_type: &'static str,
+        entity_id: String,
+        after: &'a (dyn erased::Json + Sync),
+    ) -> Self {
+        Change {
+            action,
+            entity_type,
+            entity_id,
+            before: None,
+            after: Some(after),
+        }
+    }
+}
+
 /// Lets `Change` hold any serialisable snapshot without being generic.
 pub mod erased {
     pub trait Json {

@@ -673,6 +673,16 @@ impl Store {
     }
 }
 
+/// After a product's row is written: its departures and variants, then the product as stored,
+/// published on the outbox.
+async fn finish_write(tx: &mut Conn, id: Uuid, draft: &ProductDraft) -> StoreResult<Product> {
+    write_departures(tx, id, &draft.departures).await?;
+    write_variants(tx, id, &draft.variants).await?;
+    let product = product_in(tx, id).await?;
+    publish_change(tx, &product).await?;
+    Ok(product)
+}
+
 async fn create_product_in(
     tx: &mut Conn,
     ctx: &AuditContext,
@@ -697,20 +707,11 @@ async fn create_product_in(
     .bind(now)
     .execute(tx)
     .await?;
-    write_departures(tx, id, &draft.departures).await?;
-    write_variants(tx, id, &draft.variants).await?;
-    let product = product_in(tx, id).await?;
-    publish_change(tx, &product).await?;
+    let product = finish_write(tx, id, draft).await?;
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "product.create",
-            entity_type: "product",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&product),
-        },
+        Change::created("product.create", "product", id.to_string(), &product),
     )
     .await?;
     Ok(product)
@@ -747,10 +748,7 @@ async fn update_product_in(
             current: before.version,
         });
     }
-    write_departures(tx, id, &draft.departures).await?;
-    write_variants(tx, id, &draft.variants).await?;
-    let after = product_in(tx, id).await?;
-    publish_change(tx, &after).await?;
+    let after = finish_write(tx, id, draft).await?;
     audit::record(
         tx,
         ctx,

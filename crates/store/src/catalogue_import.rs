@@ -200,18 +200,18 @@ fn variants_sql(backend: Backend, rows: usize) -> String {
 struct Statements {
     backend: Backend,
     now: String,
-    cache: HashMap<(u8, usize), String>,
+    cache: HashMap<(u8, usize), Arc<str>>,
 }
 
 impl Statements {
-    fn get(&mut self, table: u8, rows: usize) -> String {
+    fn get(&mut self, table: u8, rows: usize) -> Arc<str> {
         let (backend, now) = (self.backend, &self.now);
         self.cache
             .entry((table, rows))
             .or_insert_with(|| match table {
-                0 => products_sql(backend, rows, now),
-                1 => departures_sql(backend, rows),
-                _ => variants_sql(backend, rows),
+                0 => products_sql(backend, rows, now).into(),
+                1 => departures_sql(backend, rows).into(),
+                _ => variants_sql(backend, rows).into(),
             })
             .clone()
     }
@@ -287,8 +287,9 @@ impl References {
             .collect();
         let categories: BTreeSet<String> = rows
             .iter()
-            .filter_map(|r| r.category.clone())
-            .filter(|c| !self.categories.contains_key(c))
+            .filter_map(|r| r.category.as_ref())
+            .filter(|c| !self.categories.contains_key(*c))
+            .cloned()
             .collect();
         if !sellers.is_empty() {
             let keys = sellers.iter().map(Uuid::to_string).collect();
@@ -584,13 +585,12 @@ impl Store {
         audit::record(
             &mut conn,
             ctx,
-            Change {
-                action: "product.import",
-                entity_type: "product_range",
-                entity_id: format!("{first}..{last}"),
-                before: None,
-                after: Some(&summary),
-            },
+            Change::created(
+                "product.import",
+                "product_range",
+                format!("{first}..{last}"),
+                &summary,
+            ),
         )
         .await?;
         conn.commit().await?;

@@ -200,13 +200,7 @@ async fn create_category_in(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "category.create",
-            entity_type: "category",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&category),
-        },
+        Change::created("category.create", "category", id.to_string(), &category),
     )
     .await?;
     Ok(category)

@@ -77,34 +77,40 @@ impl StoreError {
     }
 
     pub(crate) fn is_unique_violation(&self) -> bool {
-        match self {
-            StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
-            StoreError::Sqlite(e) => matches!(
-                sqlite_extended_code(e),
-                Some(
-                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                )
-            ),
-            _ => false,
-        }
+        self.violates(
+            |db| db.is_unique_violation(),
+            &[
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY,
+            ],
+        )
     }
 
     pub(crate) fn is_foreign_key_violation(&self) -> bool {
-        match self {
-            StoreError::Database(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
-            StoreError::Sqlite(e) => {
-                sqlite_extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
-            }
-            _ => false,
-        }
+        self.violates(
+            |db| db.is_foreign_key_violation(),
+            &[rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY],
+        )
     }
 
     pub(crate) fn is_check_violation(&self) -> bool {
+        self.violates(
+            |db| db.is_check_violation(),
+            &[rusqlite::ffi::SQLITE_CONSTRAINT_CHECK],
+        )
+    }
+
+    /// Whether the database refused a constraint of one kind: as sqlx classifies the error
+    /// (PostgreSQL), or by SQLite's extended result codes for that kind.
+    fn violates(
+        &self,
+        sqlx_kind: fn(&dyn sqlx::error::DatabaseError) -> bool,
+        sqlite_codes: &[std::ffi::c_int],
+    ) -> bool {
         match self {
-            StoreError::Database(sqlx::Error::Database(db)) => db.is_check_violation(),
+            StoreError::Database(sqlx::Error::Database(db)) => sqlx_kind(db.as_ref()),
             StoreError::Sqlite(e) => {
-                sqlite_extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK)
+                sqlite_extended_code(e).is_some_and(|code| sqlite_codes.contains(&code))
             }
             _ => false,
         }

@@ -195,13 +195,12 @@ async fn insert_plan(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "membership_plan.create",
-            entity_type: "membership_plan",
-            entity_id: plan.id.to_string(),
-            before: None,
-            after: Some(plan),
-        },
+        Change::created(
+            "membership_plan.create",
+            "membership_plan",
+            plan.id.to_string(),
+            plan,
+        ),
     )
     .await?;
     Ok(plan.clone())
@@ -231,13 +230,12 @@ async fn insert_promotion(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "promotion.create",
-            entity_type: "membership_plan",
-            entity_id: stored.plan_id.to_string(),
-            before: None,
-            after: Some(stored),
-        },
+        Change::created(
+            "promotion.create",
+            "membership_plan",
+            stored.plan_id.to_string(),
+            stored,
+        ),
     )
     .await?;
     Ok(stored.clone())

@@ -69,26 +69,14 @@ const T: &str = "pavilions";
 const COLUMNS: &str =
     "id, country, channel, slug, title, story, threshold, launched_at, version, approved_exporters";
 
-/// Counts the exporters of a country approved for a channel, under any programme.
-fn approved_count(country: &str, channel: &str) -> String {
-    format!(
-        "SELECT COUNT(DISTINCT a.seller_id) FROM seller_applications a \
-         JOIN application_channels c ON c.application_id = a.id \
-         JOIN organisations o ON o.id = a.seller_id \
-         WHERE a.status = 'approved' AND c.channel = {channel} AND o.country = {country}"
-    )
-}
-
-/// Exporters of `country` approved for `channel`, counted in a statement of its own: after the
-/// pavilion's row lock, so that it sees approvals committed while it waited for the lock.
-async fn approved_exporters(tx: &mut Conn, country: Country, channel: Channel) -> StoreResult<u32> {
-    let (n,): (i64,) = sql::query_as(&approved_count("$1", "$2"))
-        .bind(country.code())
-        .bind(channel.as_str())
-        .fetch_one(tx)
-        .await?;
-    Ok(clamp(n))
-}
+/// Sets each pavilion of country $1 to the number of its country's exporters approved for its
+/// channel, under any programme.
+const RECOUNT_APPROVED: &str = "UPDATE pavilions SET approved_exporters = (\
+     SELECT COUNT(DISTINCT a.seller_id) FROM seller_applications a \
+     JOIN application_channels c ON c.application_id = a.id \
+     JOIN organisations o ON o.id = a.seller_id \
+     WHERE a.status = 'approved' AND c.channel = pavilions.channel AND o.country = pavilions.country\
+     ) WHERE country = $1";
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
@@ -154,19 +142,18 @@ pub(crate) async fn recount_approved(
         .fetch_all(tx)
         .await?;
     }
-    sql::query(&format!(
-        "UPDATE pavilions SET approved_exporters = ({}) WHERE country = $1",
-        approved_count("pavilions.country", "pavilions.channel")
-    ))
-    .bind(country.code())
-    .execute(tx)
-    .await?;
+    sql::query(RECOUNT_APPROVED)
+        .bind(country.code())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
-/// Launches the pavilion of (country, channel) if it exists, is recruiting, and approvals have
-/// reached its threshold. Locks the pavilion row first (PostgreSQL) so that two approvals crossing
-/// the threshold together are counted one after the other: exactly one of them launches it.
+/// Launches the pavilion of (country, channel) if it exists, is recruiting, and its approved
+/// exporters have reached its threshold. Runs after [`recount_approved`] in the same
+/// transaction, which locked the pavilion rows (PostgreSQL) and counted under the lock: two
+/// approvals crossing the threshold together are counted one after the other, and exactly one of
+/// them launches it.
 pub(crate) async fn launch_if_due(
     tx: &mut Conn,
     backend: Backend,
@@ -192,7 +179,7 @@ pub(crate) async fn launch_if_due(
     if row.launched_at.is_some() {
         return Ok(None);
     }
-    let approved = approved_exporters(tx, country, channel).await?;
+    let approved = clamp(row.approved_exporters);
     if approved < clamp(row.threshold) {
         return Ok(None);
     }
@@ -226,13 +213,7 @@ pub(crate) async fn launch_if_due(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "pavilion.launch",
-            entity_type: "pavilion",
-            entity_id: id,
-            before: None,
-            after: Some(&payload),
-        },
+        Change::created("pavilion.launch", "pavilion", id, &payload),
     )
     .await?;
     Ok(Some(pavilion))
@@ -442,13 +423,7 @@ async fn create_pavilion_in(
     .execute(tx)
     .await
     .map_err(StoreError::unique_as("channel"))?;
-    audit::record(tx, ctx, Change {
-        action: "pavilion.create",
-        entity_type: "pavilion",
-        entity_id: id.to_string(),
-        before: None,
-        after: Some(&serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})),
-    })
+    audit::record(tx, ctx, Change::created("pavilion.create", "pavilion", id.to_string(), &serde_json::json!({"country": new.country.code(), "channel": new.channel.as_str(), "threshold": new.threshold})))
     .await?;
     // Exporters may already be approved: a pavilion created at or past its threshold opens now,
     // and their products are listed in it.

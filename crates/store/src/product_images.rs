@@ -309,13 +309,12 @@ async fn add_image_in(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "product.image.add",
-            entity_type: "product",
-            entity_id: product_id.to_string(),
-            before: None,
-            after: Some(&added),
-        },
+        Change::created(
+            "product.image.add",
+            "product",
+            product_id.to_string(),
+            &added,
+        ),
     )
     .await?;
     Ok(added)

@@ -402,13 +402,7 @@ async fn create_programme_in(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "programme.create",
-            entity_type: "programme",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&programme),
-        },
+        Change::created("programme.create", "programme", id.to_string(), &programme),
     )
     .await?;
     Ok(programme)

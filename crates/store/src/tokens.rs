@@ -108,13 +108,7 @@ impl Store {
                 audit::record(
                     tx,
                     ctx,
-                    Change {
-                        action: "api_token.create",
-                        entity_type: "api_token",
-                        entity_id: token.id.to_string(),
-                        before: None,
-                        after: Some(token),
-                    },
+                    Change::created("api_token.create", "api_token", token.id.to_string(), token),
                 )
                 .await?;
                 Ok(token.clone())

@@ -233,13 +233,7 @@ async fn insert_course(tx: &mut Conn, ctx: &AuditContext, course: &Course) -> St
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "course.create",
-            entity_type: "course",
-            entity_id: course.id.to_string(),
-            before: None,
-            after: Some(course),
-        },
+        Change::created("course.create", "course", course.id.to_string(), course),
     )
     .await?;
     Ok(course.clone())
@@ -274,13 +268,7 @@ async fn insert_cohort(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "cohort.create",
-            entity_type: "cohort",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(&cohort),
-        },
+        Change::created("cohort.create", "cohort", id.to_string(), &cohort),
     )
     .await?;
     Ok(cohort)
@@ -321,13 +309,12 @@ async fn enroll_in(
     audit::record(
         tx,
         ctx,
-        Change {
-            action: "enrollment.create",
-            entity_type: "enrollment",
-            entity_id: enrollment.id.to_string(),
-            before: None,
-            after: Some(enrollment),
-        },
+        Change::created(
+            "enrollment.create",
+            "enrollment",
+            enrollment.id.to_string(),
+            enrollment,
+        ),
     )
     .await?;
     Ok(enrollment.clone())
