@@ -266,7 +266,18 @@ pub(crate) fn category_segment_ok(segment: &str) -> bool {
 
 /// A validated id: non-empty, at most 64 characters, no whitespace or control characters.
 pub(crate) fn id_ok(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+    !id.is_empty()
+        && id.len() <= 64
+        && if id.is_ascii() {
+            id.bytes().all(|b| b.is_ascii_graphic())
+        } else {
+            !id.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+}
+
+/// Whether `text` has more than `max` characters (counted only when it has more bytes).
+fn longer_than(text: &str, max: usize) -> bool {
+    text.len() > max && text.chars().count() > max
 }
 
 /// Truncates `text` to at most `max` bytes on a char boundary.
@@ -313,7 +324,7 @@ impl ProductDocument {
                 "must be 1 to 64 characters without spaces".into(),
             ));
         }
-        if self.seller_name.chars().count() > 300 {
+        if longer_than(&self.seller_name, 300) {
             return Err(bad("seller_name", "is longer than 300 characters".into()));
         }
         if self.titles.is_empty() {
@@ -321,7 +332,7 @@ impl ProductDocument {
         }
         for locale in Locale::ALL {
             if let Some(title) = self.titles.get(locale)
-                && title.chars().count() > MAX_TITLE_CHARS
+                && longer_than(title, MAX_TITLE_CHARS)
             {
                 return Err(bad(
                     "titles",

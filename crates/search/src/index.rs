@@ -123,7 +123,7 @@ struct WriterState {
     /// ids with one hash only cost a needless delete): an upserted id that is neither here nor in
     /// the committed index needs no delete, which keeps bulk loads of new products as fast as a
     /// rebuild. Eight bytes an id, where the ids themselves took about sixty.
-    added_since_commit: HashSet<u64>,
+    added_since_commit: HashSet<u64, IdHash>,
 }
 
 /// The catalogue index: one per process (one writer per index directory), shared by the
@@ -285,7 +285,7 @@ impl SearchIndex {
             fields,
             writer: Mutex::new(WriterState {
                 writer,
-                added_since_commit: HashSet::new(),
+                added_since_commit: HashSet::default(),
             }),
             applied: Mutex::new(last_applied),
             path,
@@ -709,17 +709,15 @@ impl SearchIndex {
     }
 }
 
-/// The key of a product id in [`WriterState::added_since_commit`].
+/// The key of a product id in [`WriterState::added_since_commit`]. A fast hash (not one that
+/// resists chosen collisions) is enough: a collision only costs a needless delete.
 fn id_key(id: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = ID_HASH.build_hasher();
-    hasher.write(id.as_bytes());
-    hasher.finish()
+    use std::hash::BuildHasher;
+    IdHash::default().hash_one(id.as_bytes())
 }
 
-/// One fixed hash function for ids (the keys are hashes already, hashed again by the set).
-static ID_HASH: std::sync::LazyLock<std::collections::hash_map::RandomState> =
-    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+/// One fixed hash function for ids, and for the set of their keys.
+type IdHash = foldhash::fast::FixedState;
 
 fn lock_error(error: TantivyError, path: &Path) -> Error {
     match error {

@@ -175,7 +175,9 @@ impl Store {
         Ok(match &self.sqlite {
             Some(sqlite) => {
                 let mut lease = Lease::owned(sqlite.db.open_writer()?);
-                lease.execute_batch("BEGIN IMMEDIATE")?;
+                // Each multi-row insert keeps a statement journal (its foreign keys could
+                // undo it alone); kept in memory, not in a temporary file.
+                lease.execute_batch("PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE")?;
                 Conn::Sqlite(lease)
             }
             None => Conn::Tx(self.pool.begin().await?),

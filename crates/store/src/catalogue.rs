@@ -2,6 +2,7 @@
 //! every process's search index can follow the catalogue without missing a change.
 
 use crate::audit::{self, AuditContext, Change};
+use crate::product_body::product_body;
 use crate::sql::{self, Conn, row_struct};
 use crate::values::{date_text, parse_date, placeholders, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp, events};
@@ -255,25 +256,6 @@ impl IndexRow {
 
 fn bad(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(T, e)
-}
-
-/// The JSON kept in `body`: the draft without what has columns of its own.
-fn body(draft: &ProductDraft) -> StoreResult<String> {
-    let stripped = ProductDraft {
-        stock: None,
-        departures: Vec::new(),
-        category: None,
-        variants: draft
-            .variants
-            .iter()
-            .map(|v| Variant {
-                stock: None,
-                ..v.clone()
-            })
-            .collect(),
-        ..draft.clone()
-    };
-    serde_json::to_string(&stripped).map_err(bad)
 }
 
 /// Products from their rows, with the seats of travel packages and the stock of variants read
@@ -701,7 +683,7 @@ async fn create_product_in(
     .bind(draft.kind.as_str())
     .bind(draft.origin.code())
     .bind(draft.hs.digits())
-    .bind(body(draft)?)
+    .bind(product_body(draft)?)
     .bind(draft.stock.map(i64::from))
     .bind(draft.category.clone())
     .bind(now)
@@ -734,7 +716,7 @@ async fn update_product_in(
     .bind(draft.kind.as_str())
     .bind(draft.origin.code())
     .bind(draft.hs.digits())
-    .bind(body(draft)?)
+    .bind(product_body(draft)?)
     .bind(draft.stock.map(i64::from))
     .bind(draft.category.clone())
     .bind(Timestamp::now().to_stored())

@@ -10,6 +10,7 @@
 
 use crate::audit::{self, AuditContext, Change};
 use crate::catalogue::{ProductToIndex, publish_import};
+use crate::product_body::product_body;
 use crate::sql::{self, Conn};
 use crate::values::date_text;
 use crate::{Backend, Store, StoreError, StoreResult, Timestamp};
@@ -74,9 +75,8 @@ struct Prepared {
     variants: Vec<(String, Option<i64>)>,
 }
 
-/// Moves what has columns of its own out of the draft and serialises the rest exactly as
-/// `catalogue::body` does (stock, departures, category and variant stock stripped); the draft
-/// is left stripped.
+/// Moves what has columns of its own out of the draft and keeps the rest as every product's
+/// body is kept; the draft is left without stock, departures, category and variant stock.
 fn prepare(id: Uuid, seller: Uuid, draft: &mut ProductDraft) -> StoreResult<Prepared> {
     let stock = draft.stock.take().map(i64::from);
     let category = draft.category.take();
@@ -89,7 +89,7 @@ fn prepare(id: Uuid, seller: Uuid, draft: &mut ProductDraft) -> StoreResult<Prep
         .iter_mut()
         .map(|v| (v.sku.clone(), v.stock.take().map(i64::from)))
         .collect();
-    let body = serde_json::to_string(&*draft).map_err(|e| StoreError::corrupt("products", e))?;
+    let body = product_body(draft)?;
     Ok(Prepared {
         id: id.to_string(),
         seller: seller.to_string(),

@@ -23,6 +23,7 @@ pub mod fx;
 pub mod market_access;
 pub mod membership;
 pub mod pavilions;
+mod product_body;
 pub mod product_images;
 pub mod programmes;
 pub mod quotes;

@@ -201,7 +201,7 @@ fn check_variants(errors: &mut Vec<FieldError>, d: &ProductDraft) {
             );
         }
         if let Some(price) = &v.retail_price {
-            check_positive(errors, &at("retail_price"), price);
+            check_positive(errors, || at("retail_price"), price);
             match &d.retail_price {
                 None => err(
                     errors,
@@ -241,7 +241,13 @@ fn err(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Int
 
 fn check_texts(errors: &mut Vec<FieldError>, name: &str, texts: &Localized, max: usize) {
     for (locale, text) in texts {
-        let len = text.trim().chars().count();
+        let text = text.trim();
+        // No more bytes than `max`, no more characters: most texts are not counted.
+        let len = if text.len() <= max {
+            text.len()
+        } else {
+            text.chars().count()
+        };
         if len == 0 {
             err(errors, format!("{name}.{locale}"), "must not be empty");
         } else if len > max {
@@ -254,9 +260,10 @@ fn check_texts(errors: &mut Vec<FieldError>, name: &str, texts: &Localized, max:
     }
 }
 
-fn check_positive(errors: &mut Vec<FieldError>, field: &str, m: &Money) {
+/// `field` is named only when there is an error: the good rows of a large import pay nothing.
+fn check_positive(errors: &mut Vec<FieldError>, field: impl FnOnce() -> String, m: &Money) {
     if !m.is_positive() {
-        err(errors, field, format!("must be more than zero, not {m}"));
+        err(errors, field(), format!("must be more than zero, not {m}"));
     }
 }
 
@@ -302,7 +309,7 @@ fn check_wholesale(errors: &mut Vec<FieldError>, w: &Wholesale) {
     for (i, t) in w.tiers.iter().enumerate() {
         check_positive(
             errors,
-            &format!("wholesale.tiers[{i}].unit_price"),
+            || format!("wholesale.tiers[{i}].unit_price"),
             &t.unit_price,
         );
     }
@@ -350,7 +357,7 @@ pub fn validate(d: &ProductDraft, today: Date) -> Result<(), Vec<FieldError>> {
         );
     }
     if let Some(price) = &d.retail_price {
-        check_positive(&mut errors, "retail_price", price);
+        check_positive(&mut errors, || "retail_price".into(), price);
     }
     if let Some(w) = &d.wholesale {
         check_wholesale(&mut errors, w);
