@@ -512,7 +512,7 @@ impl Store {
         };
         // Set by either side once a row is bad: from then on rows are only checked.
         let failed = Arc::new(AtomicBool::new(false));
-        let (send, mut receive) = tokio::sync::mpsc::channel(PIPELINE_DEPTH);
+        let (send, receive) = tokio::sync::mpsc::channel(PIPELINE_DEPTH);
         let reading = failed.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let mut rows = rows;
@@ -533,74 +533,112 @@ impl Store {
             }
         });
 
-        let mut references = References::default();
-        let mut errors = Vec::new();
-        let mut range: Option<(Uuid, Uuid)> = None;
-        let mut count = 0usize;
-        let mut sellers = BTreeSet::new();
-        while let Some(batch) = receive.recv().await {
-            let batch = batch?;
-            errors.extend(batch.errors);
-            let refused = references.check(&mut conn, &batch.named).await?;
-            if !refused.is_empty() {
-                failed.store(true, Ordering::Relaxed);
-                errors.extend(refused);
+        let writing = async move {
+            let summary = write_all(
+                &mut conn,
+                receive,
+                &failed,
+                &mut statements,
+                ctx,
+                &mut progress,
+            )
+            .await;
+            reader
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("reading the import: {e}")))?;
+            let summary = summary?;
+            if summary.imported > 0 {
+                conn.commit().await?;
             }
-            if !errors.is_empty() || batch.rows.is_empty() {
-                continue;
-            }
-            if let Some((first, last)) = batch.ids {
-                range = Some((range.map_or(first, |(f, _)| f), last));
-            }
-            sellers.extend(batch.named.iter().map(|n| n.seller));
-            let n = batch.rows.len();
-            write_batch(&mut conn, &mut statements, batch.rows).await?;
-            count += n;
-            progress(n);
-        }
-        reader
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("reading the import: {e}")))?;
-        if !errors.is_empty() {
-            // Parse problems come before the reference checks of their batch.
-            errors.sort_by_key(|e| e.line);
-            return Err(ImportError::Rows(FileErrors(errors)));
-        }
-        let Some((first, last)) = range else {
-            return Ok(ImportSummary {
-                imported: 0,
-                first_id: None,
-                last_id: None,
-                outbox_seq: None,
-            });
+            Ok(summary)
         };
-
-        let seq = publish_import(&mut conn, first, last, count as u64).await?;
-        let summary = BTreeMap::from([
-            ("imported", serde_json::json!(count)),
-            ("first_id", serde_json::json!(first)),
-            ("last_id", serde_json::json!(last)),
-            ("sellers", serde_json::json!(sellers.len())),
-        ]);
-        audit::record(
-            &mut conn,
-            ctx,
-            Change::created(
-                "product.import",
-                "product_range",
-                format!("{first}..{last}"),
-                &summary,
-            ),
-        )
-        .await?;
-        conn.commit().await?;
-        Ok(ImportSummary {
-            imported: count as u64,
-            first_id: Some(first),
-            last_id: Some(last),
-            outbox_seq: Some(seq),
-        })
+        if self.backend() == Backend::Sqlite
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            // SQLite's statements run on the thread that calls them, a few milliseconds per
+            // batch: the import takes its thread out of the runtime's workers for its duration
+            // rather than stall the requests that share a worker with it.
+            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(writing))
+        } else {
+            writing.await
+        }
     }
+}
+
+/// The database side of an import: checks each batch's references and writes it, then (when
+/// every row was good) records the import in the outbox and the audit log. The caller commits.
+async fn write_all(
+    conn: &mut Conn,
+    mut receive: tokio::sync::mpsc::Receiver<StoreResult<Batch>>,
+    failed: &AtomicBool,
+    statements: &mut Statements,
+    ctx: &AuditContext,
+    progress: &mut (impl FnMut(usize) + Send),
+) -> Result<ImportSummary, ImportError> {
+    let mut references = References::default();
+    let mut errors = Vec::new();
+    let mut range: Option<(Uuid, Uuid)> = None;
+    let mut count = 0usize;
+    let mut sellers = BTreeSet::new();
+    while let Some(batch) = receive.recv().await {
+        let batch = batch?;
+        errors.extend(batch.errors);
+        let refused = references.check(conn, &batch.named).await?;
+        if !refused.is_empty() {
+            failed.store(true, Ordering::Relaxed);
+            errors.extend(refused);
+        }
+        if !errors.is_empty() || batch.rows.is_empty() {
+            continue;
+        }
+        if let Some((first, last)) = batch.ids {
+            range = Some((range.map_or(first, |(f, _)| f), last));
+        }
+        sellers.extend(batch.named.iter().map(|n| n.seller));
+        let n = batch.rows.len();
+        write_batch(conn, statements, batch.rows).await?;
+        count += n;
+        progress(n);
+    }
+    if !errors.is_empty() {
+        // Parse problems come before the reference checks of their batch.
+        errors.sort_by_key(|e| e.line);
+        return Err(ImportError::Rows(FileErrors(errors)));
+    }
+    let Some((first, last)) = range else {
+        return Ok(ImportSummary {
+            imported: 0,
+            first_id: None,
+            last_id: None,
+            outbox_seq: None,
+        });
+    };
+
+    let seq = publish_import(conn, first, last, count as u64).await?;
+    let summary = BTreeMap::from([
+        ("imported", serde_json::json!(count)),
+        ("first_id", serde_json::json!(first)),
+        ("last_id", serde_json::json!(last)),
+        ("sellers", serde_json::json!(sellers.len())),
+    ]);
+    audit::record(
+        conn,
+        ctx,
+        Change::created(
+            "product.import",
+            "product_range",
+            format!("{first}..{last}"),
+            &summary,
+        ),
+    )
+    .await?;
+    Ok(ImportSummary {
+        imported: count as u64,
+        first_id: Some(first),
+        last_id: Some(last),
+        outbox_seq: Some(seq),
+    })
 }
 
 #[cfg(test)]
