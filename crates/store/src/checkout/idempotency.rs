@@ -5,6 +5,7 @@
 //! with the key waits on the first one's row (PostgreSQL) or its write lock (SQLite), then finds
 //! the answer the first one recorded.
 
+use super::payments::Recorded;
 use crate::sql::{self, Conn};
 use crate::{StoreError, StoreResult, Timestamp};
 
@@ -72,4 +73,26 @@ pub(crate) async fn record(
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Does `work` once per key, inside the caller's transaction: a key already used gets its
+/// recorded answer back; otherwise `work` runs and its result, as `render` writes it, becomes
+/// the key's answer. Without a key, `work` just runs.
+pub(crate) async fn once<T>(
+    tx: &mut Conn,
+    key: Option<&IdempotencyClaim>,
+    render: fn(&T) -> (u16, String),
+    work: impl AsyncFnOnce(&mut Conn) -> StoreResult<T>,
+) -> StoreResult<Recorded<T>> {
+    if let Some(key) = key
+        && let Some(replay) = claim(tx, key).await?
+    {
+        return Ok(Recorded::Replay(replay));
+    }
+    let value = work(tx).await?;
+    if let Some(key) = key {
+        let (status, body) = render(&value);
+        record(tx, key, status, &body).await?;
+    }
+    Ok(Recorded::New(value))
 }

@@ -384,12 +384,10 @@ async fn authorisation_in(
     new: &NewPayment,
     render: fn(&Payment) -> (u16, String),
 ) -> StoreResult<Recorded<Payment>> {
-    if let Some(claim) = claim
-        && let Some(replay) = idempotency::claim(tx, claim).await?
-    {
-        return Ok(Recorded::Replay(replay));
-    }
+    idempotency::once(tx, claim, render, async |tx| new_payment_in(tx, new).await).await
+}
 
+async fn new_payment_in(tx: &mut Conn, new: &NewPayment) -> StoreResult<Payment> {
     let id = Uuid::now_v7();
     let now = Timestamp::now().to_stored();
     let inserted = sql::query(
@@ -445,11 +443,7 @@ async fn authorisation_in(
         created_at: at,
         updated_at: at,
     };
-    if let Some(claim) = claim {
-        let (status, body) = render(&payment);
-        idempotency::record(tx, claim, status, &body).await?;
-    }
-    Ok(Recorded::New(payment))
+    Ok(payment)
 }
 
 /// Refunds inside a write job (see [`Store::refund`]).
@@ -459,11 +453,10 @@ async fn refund_lines_in(
     req: &RefundRequest,
     render: fn(&RefundOutcome) -> (u16, String),
 ) -> StoreResult<Recorded<RefundOutcome>> {
-    if let Some(claim) = claim
-        && let Some(replay) = idempotency::claim(tx, claim).await?
-    {
-        return Ok(Recorded::Replay(replay));
-    }
+    idempotency::once(tx, claim, render, async |tx| apply_refund_in(tx, req).await).await
+}
+
+async fn apply_refund_in(tx: &mut Conn, req: &RefundRequest) -> StoreResult<RefundOutcome> {
     let order = order_in(tx, req.order_id).await?;
     if !matches!(
         order.status,
@@ -585,11 +578,7 @@ async fn refund_lines_in(
         payment: payment_in(tx, payment.id).await?,
         order: order_in(tx, order.id).await?,
     };
-    if let Some(claim) = claim {
-        let (status, body) = render(&outcome);
-        idempotency::record(tx, claim, status, &body).await?;
-    }
-    Ok(Recorded::New(outcome))
+    Ok(outcome)
 }
 
 impl Store {
@@ -647,22 +636,14 @@ impl Store {
         let state = (claim.cloned(), actor.map(str::to_owned));
         self.write(state, move |tx, (claim, actor)| {
             Box::pin(async move {
-                let (claim, actor) = (claim.as_ref(), actor.as_deref());
-                if let Some(claim) = claim
-                    && let Some(replay) = idempotency::claim(tx, claim).await?
-                {
-                    return Ok(Recorded::Replay(replay));
-                }
-                let payment = payment_in(tx, payment_id).await?;
-                if payment.order_id != order_id {
-                    return Err(StoreError::NotFound { entity: "payment" });
-                }
-                let payment = capture_in(tx, &payment, "payment captured", actor).await?;
-                if let Some(claim) = claim {
-                    let (status, body) = render(&payment);
-                    idempotency::record(tx, claim, status, &body).await?;
-                }
-                Ok(Recorded::New(payment))
+                idempotency::once(tx, claim.as_ref(), render, async |tx| {
+                    let payment = payment_in(tx, payment_id).await?;
+                    if payment.order_id != order_id {
+                        return Err(StoreError::NotFound { entity: "payment" });
+                    }
+                    capture_in(tx, &payment, "payment captured", actor.as_deref()).await
+                })
+                .await
             })
         })
         .await
