@@ -7,6 +7,7 @@
 //! rounds one cent low. The product is kept exact here, in big integers where it must be.
 
 use num_bigint::BigUint;
+use num_integer::Integer;
 use rust_decimal::Decimal;
 
 /// The most decimals a `Decimal` holds.
@@ -18,9 +19,17 @@ pub(crate) fn mul_div(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
     if c.is_zero() {
         return None;
     }
-    // `Decimal` multiplication drops digits only by lowering the scale: an unchanged one is
-    // exact. A product out of range may still give a quotient in range.
-    if let Some(product) = a.checked_mul(b)
+    // The product is exact in a `Decimal` when its mantissa fits in 96 bits at the summed scale
+    // (tested on the mantissas first: a product that does not fit costs `Decimal` a rescale).
+    // A product out of range may still give a quotient in range.
+    let fits = a
+        .mantissa()
+        .unsigned_abs()
+        .checked_mul(b.mantissa().unsigned_abs())
+        .is_some_and(|m| m < 1 << 96)
+        && a.scale() + b.scale() <= MAX_SCALE;
+    if fits
+        && let Some(product) = a.checked_mul(b)
         && product.scale() == a.scale() + b.scale()
     {
         return product.checked_div(c);
@@ -30,28 +39,69 @@ pub(crate) fn mul_div(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// |a × b / c| = num / den with num = |ma × mb| × 10^sc and den = |mc| × 10^(sa + sb); the
-/// quotient is taken at the largest scale whose rounded mantissa fits in 96 bits.
+/// |a × b / c| at the largest scale whose rounded mantissa fits in 96 bits.
+///
+/// One big division, at the largest scale (28): x = |ma × mb| × 10^(sc + 28 − sa − sb) / |mc|
+/// = q + r / den, the power of ten on whichever side keeps it positive. At scale 28 − k the
+/// quotient is ⌊q / 10^k⌋, rounded up when what is dropped, (q mod 10^k) + r / den, is at least
+/// half of 10^k: for k ≥ 1 exactly when q mod 10^k ≥ 10^k / 2 (an integer, and r / den < 1).
+/// So each smaller scale costs a division by a power of ten, in `u128` when q fits, not another
+/// big division. (This path serves the rates crossed through the euro, whose 28 digits make
+/// every customs value's product too long for a `Decimal`.)
 fn exact_quotient(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
     let magnitude = |d: Decimal| BigUint::from(d.mantissa().unsigned_abs());
-    let num = magnitude(a) * magnitude(b) * BigUint::from(10u32).pow(c.scale());
-    let den = magnitude(c) * BigUint::from(10u32).pow(a.scale() + b.scale());
+    let mut num = magnitude(a) * magnitude(b);
+    let mut den = magnitude(c);
+    let shift = i64::from(c.scale()) + i64::from(MAX_SCALE) - i64::from(a.scale() + b.scale());
+    let power = ten_to(u32::try_from(shift.unsigned_abs()).ok()?);
+    if shift >= 0 {
+        num *= power;
+    } else {
+        den *= power;
+    }
+    let (q, r) = num.div_rem(&den);
+    // ⌊q / 10^k⌋ < 2^96 needs 10^k > q / 2^96, so no k below (bits − 97) × log10(2) fits:
+    // start there (1233 / 4096 is just under log10(2), so the start is never past the answer).
+    let first = u32::try_from((q.bits().saturating_sub(97) * 1233) >> 12).ok()?;
+    let at = |k: u32, rounded: u128| {
+        let mantissa = i128::try_from(rounded).ok()?;
+        Some(Decimal::from_i128_with_scale(mantissa, MAX_SCALE - k).normalize())
+    };
+    if let Ok(q) = u128::try_from(&q) {
+        for k in first..=MAX_SCALE {
+            let rounded = if k == 0 {
+                q + u128::from((&r << 1u32) >= den)
+            } else {
+                let p = super::rounding::pow10(k)?;
+                q / p + u128::from(q % p >= p / 2)
+            };
+            if rounded < 1 << 96 {
+                return at(k, rounded);
+            }
+        }
+        return None;
+    }
     let limit = BigUint::from(1u128 << 96);
-    for scale in (0..=MAX_SCALE).rev() {
-        let scaled = &num * BigUint::from(10u32).pow(scale);
-        let quotient = &scaled / &den;
-        let remainder = scaled - &quotient * &den;
-        let rounded = if remainder * 2u32 >= den {
+    for k in first.max(1)..=MAX_SCALE {
+        let p = ten_to(k);
+        let (quotient, dropped) = q.div_rem(&p);
+        let rounded = if (dropped << 1u32) >= p {
             quotient + 1u32
         } else {
             quotient
         };
         if rounded < limit {
-            let mantissa = i128::try_from(u128::try_from(rounded).ok()?).ok()?;
-            return Some(Decimal::from_i128_with_scale(mantissa, scale).normalize());
+            return at(k, u128::try_from(rounded).ok()?);
         }
     }
     None
+}
+
+fn ten_to(exponent: u32) -> BigUint {
+    match super::rounding::pow10(exponent) {
+        Some(p) => BigUint::from(p),
+        None => BigUint::from(10u32).pow(exponent),
+    }
 }
 
 #[cfg(test)]
@@ -62,6 +112,29 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// The first way: a big division at every scale from 28 down until one fits.
+    fn reference(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
+        let magnitude = |d: Decimal| BigUint::from(d.mantissa().unsigned_abs());
+        let num = magnitude(a) * magnitude(b) * BigUint::from(10u32).pow(c.scale());
+        let den = magnitude(c) * BigUint::from(10u32).pow(a.scale() + b.scale());
+        let limit = BigUint::from(1u128 << 96);
+        for scale in (0..=MAX_SCALE).rev() {
+            let scaled = &num * BigUint::from(10u32).pow(scale);
+            let quotient = &scaled / &den;
+            let remainder = scaled - &quotient * &den;
+            let rounded = if remainder * 2u32 >= den {
+                quotient + 1u32
+            } else {
+                quotient
+            };
+            if rounded < limit {
+                let mantissa = i128::try_from(u128::try_from(rounded).ok()?).ok()?;
+                return Some(Decimal::from_i128_with_scale(mantissa, scale).normalize());
+            }
+        }
+        None
     }
 
     #[test]
@@ -104,6 +177,33 @@ mod tests {
             let (a, b, c) = (Decimal::new(a as i64, sa), Decimal::new(b as i64, sb), Decimal::new(c as i64, sc));
             let expected = (a * b).checked_div(c).map(|x| x.normalize());
             prop_assert_eq!(exact_quotient(a, b, c), expected);
+        }
+
+        /// Long mantissas at any scales (the cross-rate case): the same quotient as a big
+        /// division at every scale.
+        #[test]
+        fn one_division_agrees_with_a_division_per_scale(
+            a in 1u128..(1u128 << 96), sa in 0u32..=28,
+            b in 1u128..(1u128 << 96), sb in 0u32..=28,
+            c in 1u128..(1u128 << 96), sc in 0u32..=28,
+        ) {
+            let (a, b, c) = (
+                Decimal::from_i128_with_scale(a as i128, sa),
+                Decimal::from_i128_with_scale(b as i128, sb),
+                Decimal::from_i128_with_scale(c as i128, sc),
+            );
+            prop_assert_eq!(exact_quotient(a, b, c), reference(a, b, c));
+        }
+
+        /// Quotients on a rounding edge: c divides a × b × 10^k up to a half, at every scale.
+        #[test]
+        fn ties_round_half_up_as_before(
+            q in 1u128..(1u128 << 100), s in 0u32..=28, half in any::<bool>(),
+        ) {
+            // (2q + 1) / 2 is exactly q.5 at the last digit kept when q has too many digits.
+            let a = Decimal::from_i128_with_scale(((2 * q + u128::from(half)) % (1u128 << 95)) as i128, s);
+            let (b, c) = (Decimal::ONE, Decimal::TWO);
+            prop_assert_eq!(exact_quotient(a, b, c), reference(a, b, c));
         }
 
         /// (a × b / a) is b whatever the digits of a: the exact path loses nothing.
