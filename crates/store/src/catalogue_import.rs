@@ -558,7 +558,9 @@ impl Store {
         {
             // SQLite's statements run on the thread that calls them, a few milliseconds per
             // batch: the import takes its thread out of the runtime's workers for its duration
-            // rather than stall the requests that share a worker with it.
+            // rather than stall the requests that share a worker with it. (It then runs to its
+            // end even if its caller goes away, as an HTTP client that disconnects: all of it
+            // or, on a bad row, none.)
             tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(writing))
         } else {
             writing.await
