@@ -12,7 +12,7 @@
 //! again with each job in a savepoint, so a failing job undoes only itself. A job is therefore a
 //! function of its state, which may run twice; only the run that commits answers.
 
-use crate::sql::sqlite::{Handle, Lease};
+use crate::sql::sqlite::{Checkpointer, Handle, Lease};
 use crate::sql::{self, Conn};
 use crate::{Store, StoreError, StoreResult};
 use std::any::Any as AnyValue;
@@ -64,10 +64,31 @@ pub struct BatchWriter {
 
 const MAX_BATCH: usize = 512;
 
+/// The least time between two checkpoints of the group commit's WAL (about 1,000 pages at
+/// the quote load's rate, the interval of SQLite's own checkpoints).
+const CHECKPOINT_SPACING: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl BatchWriter {
-    /// Starts the writer's thread on `connection`; it ends when the last handle is dropped.
-    pub(crate) fn spawn(connection: Handle) -> StoreResult<Self> {
+    /// Starts the writer's thread on `connection`, and beside it the thread that checkpoints
+    /// after its commits; both end when the last handle is dropped.
+    pub(crate) fn spawn(connection: Handle, mut checkpointer: Checkpointer) -> StoreResult<Self> {
         let (queue, mut waiting) = mpsc::channel::<Queued>(8192);
+        // One pending request at most: commits made while a checkpoint runs are taken up by the
+        // next one.
+        let (committed, commits) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while commits.recv().is_ok() {
+                    checkpointer.run();
+                    // Commits in the meantime are taken up together: a page written by many
+                    // of them is copied once, as SQLite's own checkpoints every 1,000 pages did.
+                    std::thread::sleep(CHECKPOINT_SPACING);
+                }
+            })
+            .map_err(|e| {
+                StoreError::Unavailable(format!("the SQLite checkpointer did not start: {e}"))
+            })?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
@@ -89,6 +110,7 @@ impl BatchWriter {
                     if run.is_err() {
                         let _ = control(&mut conn, "ROLLBACK");
                     }
+                    let _ = committed.try_send(());
                 }
             })
             .map_err(|e| {
@@ -253,8 +275,55 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::sql;
-    use crate::testing::StoreFixture;
-    use crate::{StoreError, on_both_backends};
+    use crate::testing::{StoreFixture, TestDatabase};
+    use crate::{Backend, StoreError, on_both_backends};
+
+    /// The group commit's writer does not checkpoint (SQLite's default would, inside a batch's
+    /// commit); the thread beside it does after each commit, so what is committed reaches the
+    /// database file without waiting for the WAL to fill or the store to close.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commits_reach_the_database_file_beside_the_writer() {
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let store = db.store().await;
+        let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
+        let size = || std::fs::metadata(&file).unwrap().len();
+        store
+            .write((), |tx, _| {
+                Box::pin(async move {
+                    sql::query("CREATE TABLE checkpoint_probe (body TEXT NOT NULL)")
+                        .execute(tx)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        let before = size();
+        // 100 rows of 8 KB: about 200 pages, far below the 1,000 of SQLite's own checkpoints.
+        for n in 0..100 {
+            store
+                .write(n, |tx, n| {
+                    Box::pin(async move {
+                        sql::query("INSERT INTO checkpoint_probe (body) VALUES ($1)")
+                            .bind(format!("{n:08}").repeat(1024))
+                            .execute(tx)
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .await
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while size() < before + 600_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {} bytes (from {before}): nothing was checkpointed",
+                size()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 
     on_both_backends! {
         /// Jobs written together share a transaction, but a failing job undoes only its own

@@ -36,13 +36,29 @@ impl SqliteDb {
         })
     }
 
-    /// Opens the connection that writes: foreign keys enforced, commits durable.
+    /// Opens a connection that writes: foreign keys enforced, commits durable.
     pub(crate) fn open_writer(&self) -> rusqlite::Result<Handle> {
         let handle = self.open()?;
         handle
             .conn
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
         Ok(handle)
+    }
+
+    /// Opens the group commit's writer, which leaves checkpoints to [`Checkpointer`]: a
+    /// commit that also checkpoints (SQLite's default, every 1,000 WAL pages) holds back the
+    /// answers of its whole batch while it copies pages into the database file.
+    pub(crate) fn open_group_writer(&self) -> rusqlite::Result<Handle> {
+        let handle = self.open_writer()?;
+        handle
+            .conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        Ok(handle)
+    }
+
+    /// Opens the connection that checkpoints for the group commit's writer.
+    pub(crate) fn open_checkpointer(&self) -> rusqlite::Result<Checkpointer> {
+        Ok(Checkpointer(self.open()?))
     }
 
     /// A reader for the caller's task; it goes back to the pool when dropped.
@@ -78,6 +94,25 @@ impl SqliteDb {
             conn,
             columns: HashMap::new(),
         })
+    }
+}
+
+/// Copies committed WAL pages into the database file beside the writer, with a connection of
+/// its own: a passive checkpoint waits for no reader or writer, and takes up what it could not
+/// copy at its next run.
+pub(crate) struct Checkpointer(Handle);
+
+impl Checkpointer {
+    /// Checkpoints what has been committed; a checkpoint that is busy elsewhere (another
+    /// process's) is simply left to that one.
+    pub(crate) fn run(&mut self) {
+        let outcome = self
+            .0
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(e) = outcome {
+            tracing::debug!(error = %e, "WAL checkpoint");
+        }
     }
 }
 
