@@ -100,7 +100,7 @@ impl Store {
         let sqlite = match backend {
             Backend::Sqlite => {
                 let db = SqliteDb::new(&sqlite_file(&url)?, options.sqlite_busy_timeout);
-                let batch = BatchWriter::spawn(db.open_group_writer()?, db.open_checkpointer()?)?;
+                let batch = BatchWriter::spawn(db.open_writer()?, db.open_checkpointer()?)?;
                 Some(SqliteParts { db, batch })
             }
             Backend::Postgres => None,

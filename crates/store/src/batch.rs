@@ -278,9 +278,9 @@ mod tests {
     use crate::testing::{StoreFixture, TestDatabase};
     use crate::{Backend, StoreError, on_both_backends};
 
-    /// The group commit's writer does not checkpoint (SQLite's default would, inside a batch's
-    /// commit); the thread beside it does after commits, so what is committed reaches the
-    /// database file without waiting for the WAL to fill or the store to close.
+    /// The thread beside the group commit's writer checkpoints after commits, so what is
+    /// committed reaches the database file without waiting for the WAL to reach SQLite's own
+    /// checkpoint (1,000 pages) or the store to close.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn commits_reach_the_database_file_beside_the_writer() {
         let db = TestDatabase::create(Backend::Sqlite).await;

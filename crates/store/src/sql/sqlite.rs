@@ -45,17 +45,6 @@ impl SqliteDb {
         Ok(handle)
     }
 
-    /// Opens the group commit's writer, which leaves checkpoints to [`Checkpointer`]: a
-    /// commit that also checkpoints (SQLite's default, every 1,000 WAL pages) holds back the
-    /// answers of its whole batch while it copies pages into the database file.
-    pub(crate) fn open_group_writer(&self) -> rusqlite::Result<Handle> {
-        let handle = self.open_writer()?;
-        handle
-            .conn
-            .execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        Ok(handle)
-    }
-
     /// Opens the connection that checkpoints for the group commit's writer.
     pub(crate) fn open_checkpointer(&self) -> rusqlite::Result<Checkpointer> {
         Ok(Checkpointer(self.open()?))
@@ -97,9 +86,14 @@ impl SqliteDb {
     }
 }
 
-/// Copies committed WAL pages into the database file beside the writer, with a connection of
-/// its own: a passive checkpoint waits for no reader or writer, and takes up what it could not
-/// copy at its next run.
+/// Copies committed WAL pages into the database file beside the group commit's writer, with a
+/// connection of its own: a passive checkpoint waits for no reader or writer, and takes up what
+/// it could not copy at its next run.
+///
+/// The writer keeps SQLite's own checkpoint (every 1,000 WAL pages, inside a commit, holding
+/// back that batch's answers), but it finds the pages already copied and only finishes the
+/// job; because it runs between the writer's transactions, it is what lets the next one start
+/// the WAL over, which a checkpoint beside a busy writer never can.
 pub(crate) struct Checkpointer(Handle);
 
 impl Checkpointer {
