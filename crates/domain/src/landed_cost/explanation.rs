@@ -6,7 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::money::RoundingRule;
+use crate::money::{DecimalStr, RoundingRule};
 use crate::{Currency, Money};
 
 use super::incoterms::{BuyerCharges, Incoterm};
@@ -130,8 +130,13 @@ pub struct Explanation {
     pub step: Step,
 }
 
-fn pct(rate: Decimal) -> Decimal {
-    (rate * Decimal::ONE_HUNDRED).normalize()
+fn pct(rate: Decimal) -> DecimalStr {
+    plain(rate * Decimal::ONE_HUNDRED)
+}
+
+/// A decimal without trailing zeros.
+fn plain(value: Decimal) -> DecimalStr {
+    DecimalStr::new(value.normalize())
 }
 
 impl fmt::Display for Step {
@@ -167,7 +172,7 @@ impl fmt::Display for Step {
                 "yearly amount used: {before} before, {after} after this order, of {limit}"
             ),
             Step::Rate { from, to, rate } => {
-                write!(f, "exchange rate 1 {from} = {} {to}", rate.normalize())
+                write!(f, "exchange rate 1 {from} = {} {to}", plain(*rate))
             }
             Step::FreightGiven { amount } => write!(f, "freight {amount} as given"),
             Step::Freight {
@@ -181,10 +186,10 @@ impl fmt::Display for Step {
                 write!(
                     f,
                     "freight {amount}: chargeable weight {} kg = max(actual {} kg, volumetric {} kg) at {} per kg",
-                    chargeable_kg.normalize(),
-                    actual_kg.normalize(),
-                    volumetric_kg.round_dp(3).normalize(),
-                    per_kg.normalize()
+                    plain(*chargeable_kg),
+                    plain(*actual_kg),
+                    plain(volumetric_kg.round_dp(3)),
+                    plain(*per_kg)
                 )?;
                 if let Some(surcharge) = cold_chain_surcharge {
                     write!(f, ", cold-chain surcharge {}%", pct(*surcharge))?;
@@ -250,14 +255,14 @@ impl fmt::Display for Step {
                 ConsumptionTaxKind::Specific => write!(
                     f,
                     "consumption tax {amount} = {} L × {} per litre",
-                    litres.normalize(),
-                    per_litre.normalize()
+                    plain(*litres),
+                    plain(*per_litre)
                 ),
                 ConsumptionTaxKind::Compound => write!(
                     f,
                     "consumption tax {amount} = (customs value + duty + {q} L × {s}) / (1 − {r}%) × {r}% + {q} L × {s}",
-                    q = litres.normalize(),
-                    s = per_litre.normalize(),
+                    q = plain(*litres),
+                    s = plain(*per_litre),
                     r = pct(*rate)
                 ),
             },
@@ -268,8 +273,8 @@ impl fmt::Display for Step {
             } => write!(
                 f,
                 "no consumption tax: taxable price {} per {per} is below the threshold {}",
-                price.round_dp(4).normalize(),
-                threshold.normalize()
+                plain(price.round_dp(4)),
+                plain(*threshold)
             ),
             Step::Vat { rate, amount } => write!(
                 f,

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::Date;
 
-use crate::money::{DecimalText, ExchangeRate, parse_decimal};
+use crate::money::{DecimalStr, DecimalText, ExchangeRate, parse_decimal};
 use crate::{Country, Currency, HsCode, Money, Quantity};
 
 use super::incoterms::{Incoterm, TransportMode};
@@ -186,7 +186,7 @@ pub(crate) mod decimal {
     use super::*;
 
     pub(crate) fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&value.normalize())
+        s.serialize_str(DecimalStr::new(value.normalize()).as_str())
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
@@ -205,7 +205,7 @@ pub(crate) mod opt_decimal {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match value {
-            Some(value) => s.collect_str(&value.normalize()),
+            Some(value) => s.serialize_str(DecimalStr::new(value.normalize()).as_str()),
             None => s.serialize_none(),
         }
     }

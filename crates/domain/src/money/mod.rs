@@ -28,7 +28,7 @@ pub use currency::Currency;
 pub use error::MoneyError;
 pub use rate::ExchangeRate;
 
-pub(crate) use decimal_text::{DecimalText, parse_decimal};
+pub(crate) use decimal_text::{DecimalStr, DecimalText, parse_decimal};
 pub(crate) use error::shorten;
 
 /// How a computed amount is brought to the currency's minor unit.
@@ -271,7 +271,7 @@ impl Neg for Money {
 /// "123.45 CNY".
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
+        write!(f, "{} {}", DecimalStr::new(self.amount), self.currency)
     }
 }
 

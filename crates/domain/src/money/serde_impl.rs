@@ -7,12 +7,12 @@
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Currency, DecimalText, Money};
+use super::{Currency, DecimalStr, DecimalText, Money};
 
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut state = serializer.serialize_struct("Money", 2)?;
-        state.serialize_field("amount", &self.amount().to_string())?;
+        state.serialize_field("amount", DecimalStr::new(self.amount()).as_str())?;
         state.serialize_field("currency", &self.currency())?;
         state.end()
     }
