@@ -64,9 +64,11 @@ pub struct BatchWriter {
 
 const MAX_BATCH: usize = 512;
 
-/// The least time between two checkpoints of the group commit's WAL (about 1,000 pages at
-/// the quote load's rate, the interval of SQLite's own checkpoints).
-const CHECKPOINT_SPACING: std::time::Duration = std::time::Duration::from_millis(100);
+/// The least time between two checkpoints of the group commit's WAL. Short, so that the frames
+/// left for the writer's own checkpoint (it alone can let the WAL start over) stay few: at 100 ms
+/// that remainder, copied inside a commit while its batch waited, made the p99 of quotes 8 ms
+/// against 4.5–5 ms at 5 ms, and checkouts ran 5–10% slower.
+const CHECKPOINT_SPACING: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl BatchWriter {
     /// Starts the writer's thread on `connection`, and beside it the thread that checkpoints
@@ -81,8 +83,7 @@ impl BatchWriter {
             .spawn(move || {
                 while commits.recv().is_ok() {
                     checkpointer.run();
-                    // Commits in the meantime are taken up together: a page written by many
-                    // of them is copied once, as SQLite's own checkpoints every 1,000 pages did.
+                    // Commits in the meantime are taken up together.
                     std::thread::sleep(CHECKPOINT_SPACING);
                 }
             })
