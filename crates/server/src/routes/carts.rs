@@ -71,9 +71,10 @@ pub struct CartQuote {
     pub id: Uuid,
     #[schema(value_type = String)]
     pub expires_at: Timestamp,
-    /// The landed-cost quote: regime, lines, totals, explanation (see `POST /quotes`).
+    /// The landed-cost quote: regime, lines, totals, explanation (see `POST /quotes`). Its
+    /// stored JSON text, sent as it is.
     #[schema(value_type = Object)]
-    pub quote: serde_json::Value,
+    pub quote: Box<serde_json::value::RawValue>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -203,7 +204,8 @@ pub async fn store_quote(
     Ok(CartQuote {
         id: stored.id,
         expires_at: stored.expires_at,
-        quote: serde_json::from_str(&stored.output).map_err(|e| ApiError::internal(&e))?,
+        quote: serde_json::value::RawValue::from_string(stored.output)
+            .map_err(|e| ApiError::internal(&e))?,
     })
 }
 
