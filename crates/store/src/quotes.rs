@@ -122,10 +122,7 @@ impl Store {
     /// does not wait for the WAL flush — a quote lost in a machine crash is simply asked for again.
     pub async fn save_quotes(&self, quotes: Vec<StoredQuote>) -> StoreResult<Vec<StoredQuote>> {
         // Compressed here, in the caller's task, not on the one writer.
-        let packed: Vec<Vec<u8>> = quotes
-            .iter()
-            .map(|q| lz4_flex::compress_prepend_size(q.output.as_bytes()))
-            .collect();
+        let packed: Vec<Vec<u8>> = quotes.iter().map(pack_quote).collect();
         if self.backend() == crate::Backend::Sqlite {
             // Shared with the job, and the caller's alone again once the writer answered.
             let quotes = std::sync::Arc::new(quotes);
@@ -223,7 +220,12 @@ impl Store {
     }
 }
 
-async fn insert_quotes(
+/// A quote's output as stored: compressed, its length first.
+pub(crate) fn pack_quote(quote: &StoredQuote) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(quote.output.as_bytes())
+}
+
+pub(crate) async fn insert_quotes(
     tx: &mut Conn,
     quotes: &[StoredQuote],
     packed: &[Vec<u8>],

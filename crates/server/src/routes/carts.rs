@@ -13,6 +13,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use pavilion_domain::catalogue::ProductKind;
+use pavilion_domain::landed_cost::{Quote, QuoteInput};
 use pavilion_domain::{Country, Currency, Money};
 use pavilion_store::Timestamp;
 use pavilion_store::catalogue::Product;
@@ -119,6 +120,29 @@ pub async fn held_cart(state: &AppState, id: Uuid, holder: &Holder<CartToken>) -
     Ok(cart)
 }
 
+/// A cart priced now: its lines, its seats' amounts, and the quote of its goods, not yet stored
+/// (an error here is the cart's `quote_problem`, not the request's).
+struct Priced {
+    lines: Vec<PricedLine>,
+    seat_amounts: Vec<Money>,
+    quote: ApiResult<Option<(QuoteInput, Quote)>>,
+}
+
+/// Prices the cart (`known`: a product just read).
+async fn price(state: &AppState, cart: &Cart, known: Option<Product>) -> ApiResult<Priced> {
+    let lines = pricing::lines_of(state, cart, known).await?;
+    let today = today();
+    let (seats, goods): (Vec<&PricedLine>, Vec<&PricedLine>) =
+        lines.iter().partition(|l| l.is_seat());
+    let seat_amounts = pricing::seats_total(state, cart, &seats, today).await?;
+    let quote = pricing::quote_goods(state, cart, &goods, today, None).await;
+    Ok(Priced {
+        lines,
+        seat_amounts,
+        quote,
+    })
+}
+
 /// Prices the cart and stores the quote of its goods (`known`: a product just read).
 pub async fn view(
     state: &AppState,
@@ -126,22 +150,28 @@ pub async fn view(
     caller: Option<&Caller>,
     known: Option<Product>,
 ) -> ApiResult<CartView> {
-    let lines = pricing::lines_of(state, &cart, known).await?;
-    let today = today();
-    let (seats, goods): (Vec<&PricedLine>, Vec<&PricedLine>) =
-        lines.iter().partition(|l| l.is_seat());
-    let seat_amounts = pricing::seats_total(state, &cart, &seats, today).await?;
-    let (mut quote, mut quote_problem, mut goods_total) = (None, None, None);
-    match pricing::quote_goods(state, &cart, &goods, today, None).await {
-        Ok(None) => {}
-        Ok(Some((input, q))) => {
-            goods_total = Some(q.totals.landed);
-            let stored = store_quote(state, caller, &input, &q).await?;
-            quote = Some(stored);
-        }
-        Err(problem) => quote_problem = Some(problem.problem()),
-    }
-    let mut total = if goods.is_empty() || goods_total.is_some() {
+    let priced = price(state, &cart, known).await?;
+    let quote = match &priced.quote {
+        Ok(Some((input, q))) => Some(store_quote(state, caller, input, q).await?),
+        _ => None,
+    };
+    Ok(render(cart, priced, quote))
+}
+
+/// The cart as the buyer sees it, with its quote as stored.
+fn render(cart: Cart, priced: Priced, quote: Option<CartQuote>) -> CartView {
+    let Priced {
+        lines,
+        seat_amounts,
+        quote: quoted,
+    } = priced;
+    let (goods_total, quote_problem) = match &quoted {
+        Ok(Some((_, q))) => (Some(q.totals.landed), None),
+        Ok(None) => (None, None),
+        Err(problem) => (None, Some(problem.problem())),
+    };
+    let has_goods = lines.iter().any(|l| !l.is_seat());
+    let mut total = if !has_goods || goods_total.is_some() {
         Some(goods_total.unwrap_or_else(|| Money::zero(cart.currency)))
     } else {
         None
@@ -167,7 +197,7 @@ pub async fn view(
             },
         })
         .collect();
-    Ok(CartView {
+    CartView {
         id: cart.id,
         destination: cart.destination,
         currency: cart.currency,
@@ -178,29 +208,44 @@ pub async fn view(
         quote_problem,
         total: if lines.is_empty() { None } else { total },
         token: None,
-    })
+    }
 }
 
+/// Stores the quote of a cart's goods, to be used at checkout until it expires.
 pub async fn store_quote(
     state: &AppState,
     caller: Option<&Caller>,
-    input: &pavilion_domain::landed_cost::QuoteInput,
-    quote: &pavilion_domain::landed_cost::Quote,
+    input: &QuoteInput,
+    quote: &Quote,
 ) -> ApiResult<CartQuote> {
+    let stored = state
+        .quotes
+        .save(new_quote(state, caller, input, quote)?)
+        .await?;
+    cart_quote(stored)
+}
+
+/// A quote to store, with the configured time to live.
+fn new_quote(
+    state: &AppState,
+    caller: Option<&Caller>,
+    input: &QuoteInput,
+    quote: &Quote,
+) -> ApiResult<StoredQuote> {
     let input = serde_json::to_string(input).map_err(|e| ApiError::internal(&e))?;
     let output = serde_json::to_string(quote).map_err(|e| ApiError::internal(&e))?;
     let expires_at = Timestamp::now()
         .checked_add(time::Duration::minutes(state.config.quote_ttl_minutes))
         .unwrap_or_else(Timestamp::now);
-    let stored = state
-        .quotes
-        .save(StoredQuote::new(
-            caller.map(|c| c.user_id()),
-            expires_at,
-            input,
-            output,
-        ))
-        .await?;
+    Ok(StoredQuote::new(
+        caller.map(|c| c.user_id()),
+        expires_at,
+        input,
+        output,
+    ))
+}
+
+fn cart_quote(stored: StoredQuote) -> ApiResult<CartQuote> {
     Ok(CartQuote {
         id: stored.id,
         expires_at: stored.expires_at,
@@ -313,10 +358,23 @@ pub async fn set_line(
         }
         known = Some(priced.product);
     }
-    let cart = state.store.set_cart_line(&cart, &line).await?;
-    Ok(axum::Json(
-        view(&state, cart, caller.as_ref(), known).await?,
-    ))
+    // Priced and quoted as it will be, so that the line and its quote take one commit.
+    let after = cart.with_line(&line);
+    let priced = price(&state, &after, known).await?;
+    let quote = match &priced.quote {
+        Ok(Some((input, q))) => Some(new_quote(&state, caller.as_ref(), input, q)?),
+        _ => None,
+    };
+    let (now, stored) = state
+        .store
+        .set_cart_line_quoted(&cart, &line, quote)
+        .await?;
+    if now.version != after.version {
+        // Someone else changed the cart meanwhile: priced again as it is now.
+        return Ok(axum::Json(view(&state, now, caller.as_ref(), None).await?));
+    }
+    let quote = stored.map(cart_quote).transpose()?;
+    Ok(axum::Json(render(now, priced, quote)))
 }
 
 /// A line's problem, named by the request's own field rather than the cart's line index.

@@ -1,11 +1,13 @@
 //! Carts: a buyer's chosen products for one destination and currency, held by a signed-in user
 //! or by whoever has the cart's token.
 
+use crate::quotes::{StoredQuote, insert_quotes, pack_quote};
 use crate::sql::{self, Conn};
 use crate::values::{date_text, parse_date, uuid};
 use crate::{Store, StoreError, StoreResult, Timestamp};
 use pavilion_domain::{Country, Currency};
 use serde::Serialize;
+use std::sync::Arc;
 use time::Date;
 use uuid::Uuid;
 
@@ -144,17 +146,54 @@ impl Store {
     /// Sets a line's quantity (0 removes it) in `cart` as the caller read it, and returns the
     /// cart after the change. A checked-out cart no longer changes.
     pub async fn set_cart_line(&self, cart: &Cart, line: &CartLine) -> StoreResult<Cart> {
+        Ok(self.set_cart_line_quoted(cart, line, None).await?.0)
+    }
+
+    /// [`Store::set_cart_line`], storing in the same transaction `quote`, made by the caller for
+    /// the cart after the change ([`Cart::with_line`]), so that the change and its quote cost
+    /// one commit. The quote is stored, and handed back, only if nobody changed the cart since
+    /// the caller read it; otherwise the cart as it is now comes back alone, for a quote of its
+    /// own.
+    pub async fn set_cart_line_quoted(
+        &self,
+        cart: &Cart,
+        line: &CartLine,
+        quote: Option<StoredQuote>,
+    ) -> StoreResult<(Cart, Option<StoredQuote>)> {
+        let packed = quote.as_ref().map(pack_quote);
+        // Shared with the job, and the caller's alone again once the writer answered.
+        let quote = Arc::new(quote);
+        let state = (cart.id, cart.version, line.clone(), quote.clone(), packed);
         let unchanged = self
-            .write(
-                (cart.id, cart.version, line.clone()),
-                |tx, (id, version, line)| Box::pin(set_line_in(tx, *id, *version, line)),
-            )
+            .write(state, |tx, (id, version, line, quote, packed)| {
+                Box::pin(async move {
+                    let unchanged = set_line_in(tx, *id, *version, line).await?;
+                    if let (true, Some(quote), Some(packed)) = (unchanged, &**quote, packed) {
+                        insert_quotes(
+                            tx,
+                            std::slice::from_ref(quote),
+                            std::slice::from_ref(packed),
+                        )
+                        .await?;
+                    }
+                    Ok(unchanged)
+                })
+            })
             .await?;
         if !unchanged {
             // Someone else changed the cart since the caller read it: read what it is now.
-            return self.cart(cart.id).await;
+            return Ok((self.cart(cart.id).await?, None));
         }
-        let mut after = cart.clone();
+        let quote = Arc::try_unwrap(quote).unwrap_or_else(|q| (*q).clone());
+        Ok((cart.with_line(line), quote))
+    }
+}
+
+impl Cart {
+    /// The cart after setting `line` (0 removes it), as [`Store::set_cart_line`] leaves it when
+    /// nobody else changed it meanwhile.
+    pub fn with_line(&self, line: &CartLine) -> Cart {
+        let mut after = self.clone();
         after.version += 1;
         let same = |l: &CartLine| {
             l.product_id == line.product_id
@@ -170,7 +209,7 @@ impl Store {
             None if line.quantity > 0 => after.lines.push(line.clone()),
             None => {}
         }
-        Ok(after)
+        after
     }
 }
 

@@ -234,4 +234,33 @@ on_both_backends! {
         assert_eq!(removed, fx.store.cart(cart.id).await.unwrap());
         assert_eq!(removed.lines.len(), 1);
     }
+
+    /// A line and its quote are stored together; on a cart someone changed since, the line is
+    /// set but the quote (made for a cart that never was) is not stored.
+    async fn a_cart_line_keeps_its_quote_only_on_the_cart_it_was_made_for(fx: StoreFixture) {
+        use pavilion_store::checkout::carts::CartLine;
+        use pavilion_store::quotes::StoredQuote;
+        let (first, _) = product_with_stock(&fx.store, 10).await;
+        let (second, _) = product_with_stock(&fx.store, 10).await;
+        let line = |product_id, quantity| CartLine { product_id, variant_sku: None, departure_date: None, quantity };
+        let quote = || {
+            let expires = Timestamp::now().checked_add(time::Duration::minutes(30)).unwrap();
+            StoredQuote::new(None, expires, "{}".to_owned(), r#"{"totals":{}}"#.to_owned())
+        };
+        let cart = fx.store.create_cart(None, "hash", "CN".parse().unwrap(), Currency::CNY).await.unwrap();
+        let made = quote();
+        let (after, stored) = fx.store.set_cart_line_quoted(&cart, &line(first, 2), Some(made.clone())).await.unwrap();
+        assert_eq!(after, cart.with_line(&line(first, 2)));
+        assert_eq!(after, fx.store.cart(cart.id).await.unwrap());
+        assert_eq!(stored.as_ref(), Some(&made));
+        assert_eq!(fx.store.quote(made.id).await.unwrap(), made);
+        // `cart` is stale now.
+        let lost = quote();
+        let (now, stored) = fx.store.set_cart_line_quoted(&cart, &line(second, 1), Some(lost.clone())).await.unwrap();
+        assert_eq!(stored, None);
+        assert_eq!(now, fx.store.cart(cart.id).await.unwrap());
+        assert_ne!(now, cart.with_line(&line(second, 1)));
+        assert_eq!(now.lines.len(), 2);
+        assert!(matches!(fx.store.quote(lost.id).await, Err(StoreError::NotFound { .. })));
+    }
 }
