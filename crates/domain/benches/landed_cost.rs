@@ -16,6 +16,10 @@ use rust_decimal::Decimal;
 
 const TARIFF_ROWS: usize = 20_000;
 
+// The allocator of the `pavilion` binary, which serves quotes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The shipped packs with the Chinese tariff padded by synthetic national lines ("…99") that no
 /// demo code falls under, so the index holds 20,000 rows but the quote's figures stay real.
 fn padded_book() -> RuleBook {
