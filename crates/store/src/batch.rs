@@ -277,7 +277,24 @@ impl Store {
 mod tests {
     use crate::sql;
     use crate::testing::{StoreFixture, TestDatabase};
-    use crate::{Backend, StoreError, on_both_backends};
+    use crate::{Backend, Store, StoreError, on_both_backends};
+
+    /// Runs `statement` as one write job, with `body` bound to its `$1` when given.
+    async fn write_one(store: &Store, statement: &'static str, body: Option<String>) {
+        store
+            .write(body, move |tx, body| {
+                Box::pin(async move {
+                    let mut query = sql::query(statement);
+                    if let Some(body) = body {
+                        query = query.bind(body.clone());
+                    }
+                    query.execute(tx).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+    }
 
     /// The thread beside the group commit's writer checkpoints after commits, so what is
     /// committed reaches the database file without waiting for the WAL to reach SQLite's own
@@ -288,32 +305,22 @@ mod tests {
         let store = db.store().await;
         let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
         let size = || std::fs::metadata(&file).unwrap().len();
-        store
-            .write((), |tx, _| {
-                Box::pin(async move {
-                    sql::query("CREATE TABLE checkpoint_probe (body TEXT NOT NULL)")
-                        .execute(tx)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
-            .unwrap();
+        write_one(
+            &store,
+            "CREATE TABLE checkpoint_probe (body TEXT NOT NULL)",
+            None,
+        )
+        .await;
         let before = size();
         // 100 rows of 8 KB: about 200 pages, far below the 1,000 of SQLite's own checkpoints.
         for n in 0..100 {
-            store
-                .write(n, |tx, n| {
-                    Box::pin(async move {
-                        sql::query("INSERT INTO checkpoint_probe (body) VALUES ($1)")
-                            .bind(format!("{n:08}").repeat(1024))
-                            .execute(tx)
-                            .await?;
-                        Ok(())
-                    })
-                })
-                .await
-                .unwrap();
+            let body = format!("{n:08}").repeat(1024);
+            write_one(
+                &store,
+                "INSERT INTO checkpoint_probe (body) VALUES ($1)",
+                Some(body),
+            )
+            .await;
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while size() < before + 600_000 {
@@ -336,35 +343,20 @@ mod tests {
         let store = db.store().await;
         let wal =
             std::path::PathBuf::from(format!("{}-wal", db.url.trim_start_matches("sqlite://")));
-        store
-            .write((), |tx, _| {
-                Box::pin(async move {
-                    sql::query("CREATE TABLE wal_probe (body TEXT NOT NULL)")
-                        .execute(tx)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
-            .unwrap();
+        write_one(&store, "CREATE TABLE wal_probe (body TEXT NOT NULL)", None).await;
         // 1,600 rows of 8 KB from 16 writers at once: about 3,200 pages, 13 MB, in a stream of
         // batches with no pause between them.
         let writers = (0..16).map(|w| {
             let store = store.clone();
             tokio::spawn(async move {
                 for n in 0..100 {
-                    store
-                        .write((w, n), |tx, (w, n)| {
-                            Box::pin(async move {
-                                sql::query("INSERT INTO wal_probe (body) VALUES ($1)")
-                                    .bind(format!("{w:04}{n:04}").repeat(1024))
-                                    .execute(tx)
-                                    .await?;
-                                Ok(())
-                            })
-                        })
-                        .await
-                        .unwrap();
+                    let body = format!("{w:04}{n:04}").repeat(1024);
+                    write_one(
+                        &store,
+                        "INSERT INTO wal_probe (body) VALUES ($1)",
+                        Some(body),
+                    )
+                    .await;
                 }
             })
         });
