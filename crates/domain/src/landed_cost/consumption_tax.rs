@@ -8,6 +8,7 @@ use crate::Unit;
 
 use super::error::QuoteError;
 use super::input::QuoteLine;
+use super::line_value::LineValue;
 use super::output::Threshold;
 use super::rule_book::LineRules;
 use super::rule_pack::{ConsumptionTaxKind, ConsumptionTaxRow, RulePack};
@@ -27,7 +28,7 @@ pub(crate) fn find<'p>(
 
 /// The statutory tax, at full precision, before any regime factor.
 pub(crate) struct Assessment {
-    pub(crate) amount: Decimal,
+    pub(crate) amount: LineValue,
     pub(crate) litres: Option<Decimal>,
     pub(crate) threshold: Option<Threshold>,
 }
@@ -70,11 +71,12 @@ fn threshold(
     row: &ConsumptionTaxRow,
     line: &QuoteLine,
     index: usize,
-    customs_value: Decimal,
+    customs_value: LineValue,
 ) -> Result<Option<Threshold>, QuoteError> {
     if !row.has_threshold() {
         return Ok(None);
     }
+    let customs_value = customs_value.to_decimal();
     let quantity = line.quantity.value();
     let unit_price = customs_value
         .checked_div(quantity)
@@ -121,40 +123,40 @@ pub(crate) fn assess(
     row: &ConsumptionTaxRow,
     line: &QuoteLine,
     index: usize,
-    customs_value: Decimal,
-    duty: Decimal,
+    customs_value: LineValue,
+    duty: LineValue,
 ) -> Result<Assessment, QuoteError> {
     let threshold = threshold(row, line, index, customs_value)?;
     if threshold.as_ref().is_some_and(|t| !t.met) {
         return Ok(Assessment {
-            amount: Decimal::ZERO,
+            amount: LineValue::of(Decimal::ZERO),
             litres: None,
             threshold,
         });
     }
-    let ad_valorem = |base: Decimal| -> Option<Decimal> {
-        base.checked_div(Decimal::ONE - row.rate)?
-            .checked_mul(row.rate)
+    // On a tax-inclusive base: base / (1 − rate) × rate. A rate of 100% or more is refused when
+    // the rule pack is read.
+    let ad_valorem = |base: LineValue| base.over(Decimal::ONE - row.rate).times(row.rate);
+    let specific = |q: Decimal| {
+        q.checked_mul(row.per_litre)
+            .map(LineValue::of)
+            .ok_or_else(|| overflow(index))
     };
     let (amount, litres) = match row.kind {
-        ConsumptionTaxKind::AdValorem => (ad_valorem(customs_value + duty), None),
+        ConsumptionTaxKind::AdValorem => (ad_valorem(customs_value.plus(duty)), None),
         ConsumptionTaxKind::Specific => {
             let q = litres(line, index, row)?;
-            (q.checked_mul(row.per_litre), Some(q))
+            (specific(q)?, Some(q))
         }
         ConsumptionTaxKind::Compound => {
             let q = litres(line, index, row)?;
-            let specific = q
-                .checked_mul(row.per_litre)
-                .ok_or_else(|| overflow(index))?;
-            (
-                ad_valorem(customs_value + duty + specific).map(|t| t + specific),
-                Some(q),
-            )
+            let specific = specific(q)?;
+            let base = customs_value.plus(duty).plus(specific);
+            (ad_valorem(base).plus(specific), Some(q))
         }
     };
     Ok(Assessment {
-        amount: amount.ok_or_else(|| overflow(index))?,
+        amount,
         litres,
         threshold,
     })

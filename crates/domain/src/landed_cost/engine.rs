@@ -8,11 +8,11 @@ use crate::{Currency, Money};
 
 use super::consumption_tax;
 use super::error::QuoteError;
-use super::exact;
 use super::explanation::{Explanation, Step};
 use super::freight::{compute_freight, insurance_amount};
 use super::fx::{Converter, Fx};
 use super::input::QuoteInput;
+use super::line_value::LineValue;
 use super::output::{
     AssessedTotals, Components, ConsumptionTax, Duty, Figure, LineQuote, Quote, RegimeDecision,
     RuleIx, RuleList, Totals, Vat, YearlyUsage,
@@ -160,14 +160,19 @@ impl Show<'_, '_> {
     /// (in the buyer's currency, as assessed)
     fn both(
         &mut self,
-        amount: Decimal,
+        amount: LineValue,
         field: (usize, &str),
     ) -> Result<(Money, Money), QuoteError> {
         // The usual case straight through in minor units: the same roundings as `assess` and
         // the conversion below, when each is decided by its integer division.
-        if !amount.is_sign_negative()
-            && let Some(minor) = rounding::minor_units(amount, self.tax_dp, self.rounding)
-        {
+        let minor = match amount {
+            LineValue::Ratio { .. } => amount.minor_units(self.tax_dp, self.rounding),
+            LineValue::Decimal(value) if !value.is_sign_negative() => {
+                rounding::minor_units(value, self.tax_dp, self.rounding)
+            }
+            LineValue::Decimal(_) => None,
+        };
+        if let Some(minor) = minor {
             let assessed = Money::from_minor_at(minor, self.tax, self.tax_dp);
             if self.tax == self.wanted {
                 return Ok((assessed, assessed));
@@ -180,7 +185,7 @@ impl Show<'_, '_> {
                 return Ok((shown, assessed));
             }
         }
-        let assessed = self.assess(amount, field)?;
+        let assessed = self.assess(amount.to_decimal(), field)?;
         if self.tax == self.wanted {
             return Ok((assessed, assessed));
         }
@@ -238,8 +243,8 @@ struct LineSums {
 }
 
 /// `amount × factor`; a factor of one leaves the value as it is, so the product is skipped.
-fn times(amount: Decimal, factor: Decimal, unit: bool) -> Decimal {
-    if unit { amount } else { amount * factor }
+fn times(amount: LineValue, factor: Decimal, unit: bool) -> LineValue {
+    if unit { amount } else { amount.times(factor) }
 }
 
 /// What the quote keeps of a line between its passes.
@@ -556,21 +561,20 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let mut sums = LineSums::default();
     for ((i, line), w) in input.lines.iter().enumerate().zip(&work) {
         let g = w.goods;
-        // Freight and insurance pro rata by goods value, at full precision: g × (goods + freight
-        // + insurance) / goods in one division, the product kept exact (see [`exact`]). Where
-        // the quotient would leave a Decimal's range (or there are no goods), by the ratio,
-        // which is ≤ 1.
-        let cif = exact::mul_div(g, goods_freight_insurance, goods_total).unwrap_or_else(|| {
-            let ratio = if goods_total.is_zero() {
-                Decimal::ONE / count
-            } else {
-                g / goods_total
-            };
-            g + freight_tax * ratio + insurance_tax * ratio
-        });
+        // Freight and insurance pro rata by goods value, exactly: g × (goods + freight +
+        // insurance) / goods as a fraction (see [`LineValue`]). Where the quotient would leave a
+        // Decimal's range (or there are no goods), by the ratio, which is ≤ 1.
         let cv = match j.customs_value {
-            CustomsValueBasis::Cif => cif,
-            CustomsValueBasis::Fob => g,
+            CustomsValueBasis::Cif => LineValue::share(g, goods_freight_insurance, goods_total)
+                .unwrap_or_else(|| {
+                    let ratio = if goods_total.is_zero() {
+                        Decimal::ONE / count
+                    } else {
+                        g / goods_total
+                    };
+                    LineValue::Decimal(g + freight_tax * ratio + insurance_tax * ratio)
+                }),
+            CustomsValueBasis::Fob => LineValue::of(g),
         };
         let (cv_shown, cv_assessed) = show.both(cv, (i, "customs_value"))?;
         explain.push(step(
@@ -595,17 +599,17 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 };
                 let rate = tariff::duty_rate(&w.found, pack, line, i, date, record)?;
                 duty_rate = Some(rate);
-                cv * rate
+                cv.times(rate)
             }
             DutyMode::None => {
                 explain.push(step(Some(i), regime_rule, Step::NoDuty));
-                Decimal::ZERO
+                LineValue::of(Decimal::ZERO)
             }
             DutyMode::FlatPerSubheading(amount) => {
                 let sub = line.hs.subheading();
                 duty_rule = regime_rule;
                 if seen_subheadings.contains(&sub) {
-                    Decimal::ZERO
+                    LineValue::of(Decimal::ZERO)
                 } else {
                     seen_subheadings.push(sub);
                     let flat = show.assess(amount, (i, "duty"))?;
@@ -617,7 +621,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                             amount: flat,
                         },
                     ));
-                    amount
+                    LineValue::of(amount)
                 }
             }
         };
@@ -658,13 +662,14 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 if !unit {
                     tax_factor = Some(factor);
                 }
-                let mut ct_full = Decimal::ZERO;
+                let mut ct_full = None;
                 if let Some(row) = consumption_tax::find(&w.found, pack, date) {
                     let assessment = consumption_tax::assess(row, line, i, cv, duty)?;
                     let rule = rules.ix(&row.meta);
-                    ct_full = assessment.amount;
+                    let statutory = assessment.amount;
+                    ct_full = Some(statutory);
                     let (shown, assessed) =
-                        show.both(times(ct_full, factor, unit), (i, "consumption_tax"))?;
+                        show.both(times(statutory, factor, unit), (i, "consumption_tax"))?;
                     match &assessment.threshold {
                         Some(t) if !t.met => explain.push(step(
                             Some(i),
@@ -700,7 +705,9 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
                 }
                 let row = vat::find(&w.found, pack, line, i, input.destination, date)?;
                 // VAT is on the statutory consumption tax; the regime factor applies after.
-                let vat_full = (cv + duty + ct_full) * row.rate;
+                let base = cv.plus(duty);
+                let base = ct_full.map_or(base, |ct| base.plus(ct));
+                let vat_full = base.times(row.rate);
                 let (shown, assessed) = show.both(times(vat_full, factor, unit), (i, "vat"))?;
                 let rule = rules.ix(&row.meta);
                 explain.push(step(
@@ -720,7 +727,7 @@ pub fn quote(book: &RuleBook, input: &QuoteInput) -> Result<Quote, QuoteError> {
             }
             TaxMode::None => {}
             TaxMode::FlatRate(rate) => {
-                let (shown, assessed) = show.both(cv * rate, (i, "flat_rate_tax"))?;
+                let (shown, assessed) = show.both(cv.times(rate), (i, "flat_rate_tax"))?;
                 let rule = regime_rule;
                 explain.push(step(
                     Some(i),

@@ -59,7 +59,34 @@ fn exact_quotient(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
     } else {
         den *= power;
     }
-    let (q, r) = num.div_rem(&den);
+    rounded_quotient(&num, &den)
+}
+
+/// `num / den` (both positive integers), correctly rounded half up to the most decimals that fit
+/// a `Decimal`; `None` when it is out of range or `den` is zero. For a line figure kept as a
+/// fraction (see `line_value`) that must go on as a `Decimal`.
+pub(crate) fn quotient(num: u128, den: u128) -> Option<Decimal> {
+    if den == 0 {
+        return None;
+    }
+    // Both within a `Decimal`: its own division, as `mul_div` divides.
+    if let (Ok(n), Ok(d)) = (i128::try_from(num), i128::try_from(den))
+        && n < 1 << 96
+        && d < 1 << 96
+    {
+        return Decimal::from_i128_with_scale(n, 0)
+            .checked_div(Decimal::from_i128_with_scale(d, 0));
+    }
+    rounded_quotient(
+        &(BigUint::from(num) * ten_to(MAX_SCALE)),
+        &BigUint::from(den),
+    )
+}
+
+/// num / den × 10^-28 (num already scaled by 10^28), rounded half up at the largest scale whose
+/// mantissa fits in 96 bits.
+fn rounded_quotient(num: &BigUint, den: &BigUint) -> Option<Decimal> {
+    let (q, r) = num.div_rem(den);
     // ⌊q / 10^k⌋ < 2^96 needs 10^k > q / 2^96, so no k below (bits − 97) × log10(2) fits:
     // start there (1233 / 4096 is just under log10(2), so the start is never past the answer).
     let first = u32::try_from((q.bits().saturating_sub(97) * 1233) >> 12).ok()?;
@@ -70,7 +97,7 @@ fn exact_quotient(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
     if let Ok(q) = u128::try_from(&q) {
         for k in first..=MAX_SCALE {
             let rounded = if k == 0 {
-                q + u128::from((&r << 1u32) >= den)
+                q + u128::from((&r << 1u32) >= *den)
             } else {
                 let p = super::rounding::pow10(k)?;
                 q / p + u128::from(q % p >= p / 2)

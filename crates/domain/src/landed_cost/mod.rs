@@ -15,6 +15,7 @@ mod fx;
 mod hs_key;
 mod incoterms;
 mod input;
+mod line_value;
 mod output;
 pub mod parse;
 mod regime;

@@ -162,7 +162,7 @@ impl Divider {
 
 /// Quotient and remainder, in 64 bits where they fit: a 128-bit division is several times
 /// slower, and the remainder follows from the quotient.
-fn div_rem(num: u128, den: u128) -> (u128, u128) {
+pub(crate) fn div_rem(num: u128, den: u128) -> (u128, u128) {
     match (u64::try_from(num), u64::try_from(den)) {
         (Ok(n), Ok(d)) => (u128::from(n / d), u128::from(n % d)),
         _ => {
@@ -201,7 +201,12 @@ pub(crate) fn pow10(exponent: u32) -> Option<u128> {
 }
 
 /// Whether `quotient` goes up by one for a division that left `remainder` of `divisor`.
-fn rounds_up(rule: RoundingRule, quotient: u128, remainder: u128, divisor: u128) -> bool {
+pub(crate) fn rounds_up(
+    rule: RoundingRule,
+    quotient: u128,
+    remainder: u128,
+    divisor: u128,
+) -> bool {
     // `remainder` against `divisor - remainder`: compared with half, without overflow.
     let rest = divisor - remainder;
     match rule {
