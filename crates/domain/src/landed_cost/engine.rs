@@ -172,37 +172,41 @@ impl Show<'_, '_> {
             }
             LineValue::Decimal(_) => None,
         };
-        if let Some(minor) = minor {
-            let assessed = Money::from_minor_at(minor, self.tax, self.tax_dp);
-            if self.tax == self.wanted {
-                return Ok((assessed, assessed));
-            }
-            if let Some(shown) = self
-                .to_wanted
-                .as_ref()
-                .and_then(|c| c.divide_minor(minor, self.tax_dp))
-            {
-                return Ok((shown, assessed));
-            }
-        }
-        let assessed = self.assess(amount.to_decimal(), field)?;
+        let (assessed, minor) = match minor {
+            Some(minor) => (
+                Money::from_minor_at(minor, self.tax, self.tax_dp),
+                Some(minor),
+            ),
+            None => (self.assess(amount.to_decimal(), field)?, None),
+        };
         if self.tax == self.wanted {
             return Ok((assessed, assessed));
         }
-        let converter = match &self.to_wanted {
-            Some(converter) => converter,
-            None => {
-                let converter = self
-                    .fx
-                    .converter(self.tax, self.wanted, self.rounding, self.tax_dp)?
-                    .clone();
-                self.to_wanted.insert(converter)
-            }
-        };
+        let tax_dp = self.tax_dp;
+        let converter = self.wanted_converter()?;
+        if let Some(shown) = minor.and_then(|minor| converter.divide_minor(minor, tax_dp)) {
+            return Ok((shown, assessed));
+        }
         let shown = converter.apply_rounded(assessed.amount(), || {
             format!("lines[{}].{}", field.0, field.1)
         })?;
         Ok((shown, assessed))
+    }
+
+    /// The conversion from the tax currency to the buyer's, found at its first use.
+    fn wanted_converter(&mut self) -> Result<&Converter, QuoteError> {
+        if self.to_wanted.is_none() {
+            let converter = self
+                .fx
+                .converter(self.tax, self.wanted, self.rounding, self.tax_dp)?
+                .clone();
+            self.to_wanted = Some(converter);
+        }
+        // Set just above; the error only keeps this free of a panic.
+        self.to_wanted.as_ref().ok_or(QuoteError::MissingRate {
+            from: self.tax,
+            to: self.wanted,
+        })
     }
 }
 

@@ -147,15 +147,24 @@ impl LineValue {
         }
     }
 
-    /// The value in minor units of `dp` decimals, rounded by `rule`, when the fraction's
-    /// division fits 128 bits and the result an `i64`; `None` for a `Decimal` (or a negative
-    /// one), which the caller rounds its own way.
+    /// The value in minor units of `dp` decimals, rounded by `rule`, when the result fits an
+    /// `i64` (and the denominator times 10^dp 128 bits); `None` for a `Decimal`, which the
+    /// caller rounds its own way.
     pub(crate) fn minor_units(self, dp: u32, rule: RoundingRule) -> Option<i64> {
         let LineValue::Ratio { num, den } = self else {
             return None;
         };
-        let num = num.checked_mul(pow10(dp)?)?;
-        let (quotient, remainder) = div_rem(num, den);
+        let scale = pow10(dp)?;
+        let (quotient, remainder) = match num.checked_mul(scale) {
+            Some(scaled) => div_rem(scaled, den),
+            // A long numerator (a consumption tax on a tax-inclusive base, say): the whole part
+            // first, then the remainder's decimals, which are below den × 10^dp.
+            None => {
+                let (whole, rest) = div_rem(num, den);
+                let (decimals, remainder) = div_rem(rest.checked_mul(scale)?, den);
+                (whole.checked_mul(scale)?.checked_add(decimals)?, remainder)
+            }
+        };
         i64::try_from(quotient + u128::from(rounds_up(rule, quotient, remainder, den))).ok()
     }
 }
@@ -193,6 +202,9 @@ mod tests {
             Big(&self.0 * &o.1 + &o.0 * &self.1, &self.1 * &o.1)
         }
         fn minor(&self, dp: u32, rule: RoundingRule) -> i64 {
+            i64::try_from(self.minor_wide(dp, rule)).unwrap()
+        }
+        fn minor_wide(&self, dp: u32, rule: RoundingRule) -> BigUint {
             let num = &self.0 * BigUint::from(10u32).pow(dp);
             let (q, r) = num.div_rem(&self.1);
             let twice = &r * 2u32;
@@ -202,7 +214,7 @@ mod tests {
                 RoundingRule::Down => false,
                 RoundingRule::Up => r != BigUint::ZERO,
             };
-            i64::try_from(q + u32::from(up)).unwrap()
+            q + u32::from(up)
         }
     }
 
@@ -235,6 +247,12 @@ mod tests {
             den: 3,
         };
         assert!(matches!(huge.times(d(7, 0)), LineValue::Decimal(_)));
+        // Its numerator times 100 leaves 128 bits, but not the value in minor units.
+        let long = LineValue::Ratio {
+            num: u128::MAX / 2,
+            den: 1 << 120,
+        };
+        assert_eq!(long.minor_units(2, RoundingRule::HalfUp), Some(12800));
         assert_eq!(huge.minor_units(2, RoundingRule::HalfUp), None);
         assert_eq!(LineValue::share(g1(), g1(), Decimal::ZERO), None);
     }
@@ -244,6 +262,18 @@ mod tests {
     }
 
     proptest! {
+        /// Any fraction rounds to minor units as big-integer arithmetic rounds it, in one
+        /// division or, for a long numerator, in two.
+        #[test]
+        fn a_fraction_rounds_as_exact_arithmetic_does(
+            num in any::<u128>(), den in 1u128..(1 << 118), dp in 0u32..=3, rule in 0usize..4,
+        ) {
+            let rule = RULES[rule];
+            let exact = Big(BigUint::from(num), BigUint::from(den)).minor_wide(dp, rule);
+            let minor = LineValue::Ratio { num, den }.minor_units(dp, rule);
+            prop_assert_eq!(minor, i64::try_from(exact).ok());
+        }
+
         /// Customs value, duty and VAT with a regime factor, as the engine chains them: the
         /// fractions round exactly as big-integer arithmetic does, whenever they stay fractions.
         #[test]
