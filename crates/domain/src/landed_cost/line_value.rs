@@ -65,35 +65,31 @@ impl LineValue {
 
     /// `self × factor`.
     pub(crate) fn times(self, factor: Decimal) -> LineValue {
-        if let LineValue::Ratio { num, den } = self
-            && let Ok(mantissa) = u128::try_from(factor.mantissa())
-            && let Some(num) = num.checked_mul(mantissa)
-            && let Some(den) = pow10(factor.scale()).and_then(|p| den.checked_mul(p))
-        {
-            return LineValue::Ratio { num, den };
-        }
-        LineValue::Decimal(
-            self.to_decimal()
-                .checked_mul(factor)
-                .unwrap_or(Decimal::MAX),
-        )
+        let mantissa = u128::try_from(factor.mantissa()).ok();
+        self.scaled(mantissa, pow10(factor.scale()), |v| v.checked_mul(factor))
     }
 
     /// `self / divisor` (`divisor` > 0).
     pub(crate) fn over(self, divisor: Decimal) -> LineValue {
+        let mantissa = u128::try_from(divisor.mantissa()).ok();
+        self.scaled(pow10(divisor.scale()), mantissa, |v| v.checked_div(divisor))
+    }
+
+    /// `self × up / down` as a fraction while it fits, else `on_decimal` of the value as a
+    /// `Decimal` (saturating, as [`LineValue::to_decimal`]).
+    fn scaled(
+        self,
+        up: Option<u128>,
+        down: Option<u128>,
+        on_decimal: impl FnOnce(Decimal) -> Option<Decimal>,
+    ) -> LineValue {
         if let LineValue::Ratio { num, den } = self
-            && let Ok(mantissa) = u128::try_from(divisor.mantissa())
-            && mantissa != 0
-            && let Some(num) = pow10(divisor.scale()).and_then(|p| num.checked_mul(p))
-            && let Some(den) = den.checked_mul(mantissa)
+            && let Some(num) = up.and_then(|up| num.checked_mul(up))
+            && let Some(den) = down.filter(|d| *d != 0).and_then(|d| den.checked_mul(d))
         {
             return LineValue::Ratio { num, den };
         }
-        LineValue::Decimal(
-            self.to_decimal()
-                .checked_div(divisor)
-                .unwrap_or(Decimal::MAX),
-        )
+        LineValue::Decimal(on_decimal(self.to_decimal()).unwrap_or(Decimal::MAX))
     }
 
     /// `self + other`. Exact when one denominator divides the other, as a line's do: each later
@@ -176,12 +172,7 @@ mod tests {
     use num_integer::Integer;
     use proptest::prelude::*;
 
-    const RULES: [RoundingRule; 4] = [
-        RoundingRule::HalfUp,
-        RoundingRule::HalfEven,
-        RoundingRule::Down,
-        RoundingRule::Up,
-    ];
+    const RULES: [RoundingRule; 4] = RoundingRule::ALL;
 
     /// An exact fraction of big integers: the reference.
     #[derive(Clone)]

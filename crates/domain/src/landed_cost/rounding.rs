@@ -253,12 +253,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const RULES: [RoundingRule; 4] = [
-        RoundingRule::HalfUp,
-        RoundingRule::HalfEven,
-        RoundingRule::Down,
-        RoundingRule::Up,
-    ];
+    const RULES: [RoundingRule; 4] = RoundingRule::ALL;
 
     fn currencies() -> [Currency; 3] {
         [Currency::JPY, Currency::CNY, "KWD".parse().unwrap()]

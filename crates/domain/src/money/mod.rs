@@ -50,6 +50,15 @@ pub enum RoundingRule {
 }
 
 impl RoundingRule {
+    /// Every rule, for tests that try each.
+    #[cfg(test)]
+    pub(crate) const ALL: [RoundingRule; 4] = [
+        RoundingRule::HalfUp,
+        RoundingRule::HalfEven,
+        RoundingRule::Down,
+        RoundingRule::Up,
+    ];
+
     fn strategy(self) -> RoundingStrategy {
         match self {
             RoundingRule::HalfUp => RoundingStrategy::MidpointAwayFromZero,
