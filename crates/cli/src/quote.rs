@@ -45,11 +45,15 @@ pub async fn quote(store: &Store, args: &QuoteArgs) -> anyhow::Result<()> {
     let mut de = serde_json::Deserializer::from_str(&text);
     let input: QuoteInput = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
+        let (line, column) = (inner.line(), inner.column());
+        // serde_json ends its message with the position, which this line already starts with.
+        let message = inner.to_string();
+        let message = message
+            .strip_suffix(&format!(" at line {line} column {column}"))
+            .unwrap_or(&message);
         anyhow!(
-            "{}: line {} column {}: {}: {inner}",
+            "{}: line {line} column {column}: {}: {message}",
             args.file,
-            inner.line(),
-            inner.column(),
             e.path()
         )
     })?;

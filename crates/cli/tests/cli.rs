@@ -427,6 +427,7 @@ fn quote_errors_name_the_line_and_field() {
         stderr.contains("line 4") && stderr.contains("lines[0].hs"),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("column").count(), 1, "{stderr}");
 
     std::fs::write(&input, QUOTE.replace("\"CNY\"", "\"JPY\"")).unwrap();
     let out = pavilion(&["quote", input.to_str().unwrap()], dir.path());
